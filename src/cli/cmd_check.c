@@ -1,20 +1,9 @@
-/* src/cli/cmd_check.c - `stopgate check config` and `stopgate check rules`. */
+/* src/cli/cmd_check.c - `stopgate check rules`. */
 #include "cli/cli.h"
 
-static const struct sg_flag_def check_flags[] = {
+static const struct sg_flag_def check_rules_flags[] = {
     {"lint-fatal", 0, SG_FLAG_BOOL, NULL, "make warnings fatal (exit 3)"},
     {NULL, 0, 0, NULL, NULL},
-};
-
-const struct sg_cmd sg_cmd_check_config = {
-    .name = "check",
-    .sub = "config",
-    .args = "FILE",
-    .summary = "Check a configuration file and every rule file it references.",
-    .flags = check_flags,
-    .min_pos = 1,
-    .max_pos = 1,
-    .run = sg_cli_not_implemented,
 };
 
 const struct sg_cmd sg_cmd_check_rules = {
@@ -22,7 +11,7 @@ const struct sg_cmd sg_cmd_check_rules = {
     .sub = "rules",
     .args = "FILE...",
     .summary = "Check Prometheus rule files (accepts exactly what promtool 2.42 accepts).",
-    .flags = check_flags,
+    .flags = check_rules_flags,
     .min_pos = 1,
     .max_pos = -1,
     .run = sg_cli_not_implemented,
