@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `stopgate check config`: every good config passes, every bad one fails with
+# exactly the lines of its .err file, warnings and --lint-fatal, stdout empty
+# on error, usage errors.
+. "$(dirname "$0")/../lib/lib.sh"
+cd "$SG_SRC" || exit 1
+data=tests/data/config
+
+for f in "$data"/good/*.yaml; do
+  out=$("$STOPGATE" check config "$f" 2>"$SG_TEST_TMP/err"); rc=$?
+  expect_eq "good $(basename "$f") exits 0" "$rc" 0
+  case $out in *"SUCCESS: $f is valid stopgate config file syntax"*) ok "good $(basename "$f") says SUCCESS" ;;
+    *) not_ok "good $(basename "$f") says SUCCESS" "$out" ;; esac
+  want=""
+  [ -f "${f%.yaml}.err" ] && want=$(sed "s|^|$f:|" "${f%.yaml}.err")
+  expect_eq "good $(basename "$f") warnings" "$(cat "$SG_TEST_TMP/err")" "$want"
+done
+
+for f in "$data"/bad/*.yaml; do
+  out=$("$STOPGATE" check config "$f" 2>"$SG_TEST_TMP/err"); rc=$?
+  name=$(basename "$f")
+  # a file with only warnings is not bad
+  expect_eq "bad $name exits 1" "$rc" 1
+  expect_eq "bad $name prints nothing on stdout" "$out" ""
+  expect_eq "bad $name problems" "$(cat "$SG_TEST_TMP/err")" "$(sed "s|^|$f:|" "${f%.yaml}.err")"
+done
+
+# warnings: exit 0, or 3 with --lint-fatal (as promtool)
+cat >"$SG_TEST_TMP/warn.yaml" <<'YAML'
+remote_read: {url: "http://127.0.0.1:9090/api/v1/read", tls_config: {insecure_skip_verify: true}}
+YAML
+"$STOPGATE" check config "$SG_TEST_TMP/warn.yaml" >/dev/null 2>&1; rc=$?
+expect_eq "warnings alone exit 0" "$rc" 0
+"$STOPGATE" check config --lint-fatal "$SG_TEST_TMP/warn.yaml" >/dev/null 2>&1; rc=$?
+expect_eq "--lint-fatal makes warnings exit 3" "$rc" 3
+"$STOPGATE" check config --lint-fatal "$data/good/minimal.yaml" >/dev/null 2>&1; rc=$?
+expect_eq "--lint-fatal without warnings exits 0" "$rc" 0
+
+# a missing file: one line, exit 1
+err=$("$STOPGATE" check config "$SG_TEST_TMP/nope.yaml" 2>&1 >/dev/null); rc=$?
+expect_eq "a missing file exits 1" "$rc" 1
+expect_eq "a missing file is named" "$err" "$SG_TEST_TMP/nope.yaml: No such file or directory"
+
+# relative rule_files resolve against the config's directory, not the cwd
+mkdir -p "$SG_TEST_TMP/etc/rules"
+cp "$data/good/rules/caracal/stop.yaml" "$SG_TEST_TMP/etc/rules/a.yaml"
+cat >"$SG_TEST_TMP/etc/sg.yaml" <<'YAML'
+remote_read: {url: "http://127.0.0.1:9090/api/v1/read"}
+releases: [{name: a, namespace: a, rule_files: ["rules/*.yaml"]}]
+YAML
+out=$(cd / && "$STOPGATE" check config "$SG_TEST_TMP/etc/sg.yaml" 2>&1); rc=$?
+expect_eq "rule files relative to the config dir" "$rc" 0
+case $out in *"1 rule files found"*) ok "the glob found the rule file" ;;
+  *) not_ok "the glob found the rule file" "$out" ;; esac
+
+# usage errors exit 2
+"$STOPGATE" check config >/dev/null 2>&1; rc=$?
+expect_eq "no file is a usage error" "$rc" 2
+"$STOPGATE" check config a.yaml b.yaml >/dev/null 2>&1; rc=$?
+expect_eq "two files are a usage error" "$rc" 2
+"$STOPGATE" check config --frob "$data/good/minimal.yaml" >/dev/null 2>&1; rc=$?
+expect_eq "an unknown flag is a usage error" "$rc" 2
+
+sg_done
