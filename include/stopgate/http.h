@@ -66,6 +66,9 @@ struct sg_http_tls {
     const char *ca_file;       /* PEM CA bundle; NULL: the system's */
     const char *cert_file;     /* client certificate (PEM), with key_file */
     const char *key_file;
+    const char *server_name;   /* name to send (SNI) and verify instead of the
+                                  URL's host; the connection still goes to
+                                  the URL's host and port */
     bool insecure_skip_verify; /* do not verify the peer certificate or name */
 };
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "stopgate/base.h"
+#include "stopgate/config.h"
 #include "stopgate/err.h"
 #include "stopgate/http.h"
 #include "stopgate/labels.h"
@@ -43,11 +44,9 @@
  * of 120 samples at a 15s scrape interval), STREAMED_XOR_CHUNKS otherwise. */
 #define SG_RR_AUTO_SAMPLES_MAX_WINDOW_MS INT64_C(1800000)
 
-enum sg_rr_response_type {
-    SG_RR_AUTO = 0,  /* choose by window length (see above) */
-    SG_RR_SAMPLES,   /* ReadResponse, snappy block compressed */
-    SG_RR_STREAMED,  /* framed ChunkedReadResponse messages with XOR chunks */
-};
+/* enum sg_rr_response_type (config.h): SG_RR_RESPONSE_AUTO chooses by window
+ * length (above), SG_RR_RESPONSE_SAMPLES asks for one ReadResponse,
+ * SG_RR_RESPONSE_STREAMED for framed ChunkedReadResponse messages. */
 
 /* "auto", "samples", "streamed". */
 const char *sg_rr_response_type_name(enum sg_rr_response_type t);
@@ -84,6 +83,14 @@ struct sg_rr_options {
 
 /* Fill o with the defaults above (url NULL, everything optional unset). */
 void sg_rr_options_init(struct sg_rr_options *o);
+
+/* Fill o from a config's remote_read section (defaults first, then every
+ * value of cfg). o points into cfg (strings) and into a (the header and
+ * external label arrays): both must outlive o, which sg_rr_client_new
+ * copies. Callers apply command-line overrides afterwards. SG_ENOMEM. */
+SG_NODISCARD int sg_rr_options_from_config(const struct sg_remote_read_config *cfg,
+                                           struct sg_arena *a, struct sg_rr_options *o,
+                                           struct sg_err *err);
 
 /* ---- queries and results ------------------------------------------------- */
 
@@ -254,8 +261,8 @@ SG_NODISCARD int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_resu
                                       struct sg_err *err);
 void sg_rr_decoder_free(struct sg_rr_decoder *d);
 
-/* Content-Type of a response -> its type: SG_RR_SAMPLES for
- * application/x-protobuf, SG_RR_STREAMED for application/x-streamed-protobuf;
+/* Content-Type of a response -> its type: SG_RR_RESPONSE_SAMPLES for
+ * application/x-protobuf, SG_RR_RESPONSE_STREAMED for application/x-streamed-protobuf;
  * proto=prometheus.ChunkedReadResponse; SG_EPROTO naming anything else. */
 SG_NODISCARD int sg_rr_content_type(const char *content_type, enum sg_rr_response_type *out,
                                     struct sg_err *err);

@@ -1,0 +1,768 @@
+/* tests/unit/test_rr_decode.c - remote-read responses and requests:
+ * streamed frames fed in every split, chunk merging, window clipping,
+ * histogram skipping, every framing error, SAMPLES decoding with its caps,
+ * and the ReadRequest the client sends. Responses are built here with
+ * protobuf-c and our own XOR encoder. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <snappy-c.h>
+
+#include "src/remote.pb-c.h"
+#include "stopgate/rr.h"
+
+/* ---- building responses -------------------------------------------------- */
+
+struct tchunk {
+    int type;                     /* 1 XOR unless set */
+    const struct sg_sample *s;    /* XOR samples */
+    size_t n;
+};
+
+struct tseries {
+    const char *const *labels;    /* name, value, ..., NULL */
+    const struct tchunk *chunks;
+    size_t nchunks;
+};
+
+/* One frame payload: a ChunkedReadResponse with one series. */
+static void frame_payload(int64_t qi, const struct tseries *ts, struct sg_buf *out)
+{
+    Prometheus__ChunkedReadResponse r = PROMETHEUS__CHUNKED_READ_RESPONSE__INIT;
+    Prometheus__ChunkedSeries cs = PROMETHEUS__CHUNKED_SERIES__INIT, *csp = &cs;
+    Prometheus__Label lab[16], *labp[16];
+    Prometheus__Chunk ch[16], *chp[16];
+    struct sg_buf data[16];
+    size_t nl = 0;
+    struct sg_err err;
+
+    for (const char *const *l = ts->labels; l && *l; l += 2, nl++) {
+        prometheus__label__init(&lab[nl]);
+        lab[nl].name = (char *)(uintptr_t)l[0];
+        lab[nl].value = (char *)(uintptr_t)l[1];
+        labp[nl] = &lab[nl];
+    }
+    for (size_t i = 0; i < ts->nchunks; i++) {
+        const struct tchunk *c = &ts->chunks[i];
+        prometheus__chunk__init(&ch[i]);
+        sg_buf_init(&data[i], 1 << 20);
+        ch[i].type = (Prometheus__Chunk__Encoding)(c->type == 100 ? 0 : c->type ? c->type : 1);
+        if (c->s) {
+            assert_int_equal(sg_rr_xor_encode(c->s, c->n, &data[i], &err), SG_OK);
+            ch[i].min_time_ms = c->n ? c->s[0].t : 0;
+            ch[i].max_time_ms = c->n ? c->s[c->n - 1].t : 0;
+        } else {
+            assert_int_equal(sg_buf_append(&data[i], "\0\1abcdefgh", 10), SG_OK);
+        }
+        ch[i].data.data = (uint8_t *)data[i].data;
+        ch[i].data.len = data[i].len;
+        chp[i] = &ch[i];
+    }
+    cs.n_labels = nl;
+    cs.labels = labp;
+    cs.n_chunks = ts->nchunks;
+    cs.chunks = chp;
+    r.n_chunked_series = 1;
+    r.chunked_series = &csp;
+    r.query_index = qi;
+    size_t len = prometheus__chunked_read_response__get_packed_size(&r);
+    assert_int_equal(sg_buf_reserve(out, len), SG_OK);
+    prometheus__chunked_read_response__pack(&r, (uint8_t *)out->data + out->len);
+    out->len += len;
+    for (size_t i = 0; i < ts->nchunks; i++)
+        sg_buf_cleanup(&data[i]);
+}
+
+static void add_frame(struct sg_buf *body, int64_t qi, const struct tseries *ts)
+{
+    struct sg_buf p;
+
+    sg_buf_init(&p, 1 << 24);
+    frame_payload(qi, ts, &p);
+    assert_int_equal(sg_rr_frame_encode(p.data, p.len, body), SG_OK);
+    sg_buf_cleanup(&p);
+}
+
+/* Decode body fed in pieces of `step` bytes (0: all at once). */
+static int decode(enum sg_rr_response_type type, const struct sg_rr_decode_query *qs, size_t nq,
+                  const struct sg_rr_decode_limits *lim, const struct sg_buf *body, size_t step,
+                  struct sg_arena *a, struct sg_rr_result *res, struct sg_err *err)
+{
+    struct sg_rr_decoder *d;
+    int rc;
+
+    sg_err_clear(err);
+    rc = sg_rr_decoder_new(type, qs, nq, lim, a, &d, err);
+    if (rc != SG_OK)
+        return rc;
+    for (size_t off = 0; off < body->len && rc == SG_OK;) {
+        size_t k = step ? step : body->len;
+        if (k > body->len - off)
+            k = body->len - off;
+        rc = sg_rr_decoder_feed(d, body->data + off, k, err);
+        off += k;
+    }
+    if (rc == SG_OK)
+        rc = sg_rr_decoder_finish(d, res, err);
+    sg_rr_decoder_free(d);
+    return rc;
+}
+
+static struct sg_sample *series_samples(size_t n, int64_t t0, int64_t step, double v0)
+{
+    struct sg_sample *s = calloc(n, sizeof(*s));
+    for (size_t i = 0; i < n; i++) {
+        s[i].t = t0 + (int64_t)i * step;
+        s[i].v = v0 + (double)i;
+    }
+    return s;
+}
+
+static void expect_label(const struct sg_series *s, uint32_t i, const char *name,
+                         const char *value)
+{
+    assert_true(i < s->labels.count);
+    assert_true(sg_str_eq_c(s->labels.v[i].name, name));
+    assert_true(sg_str_eq_c(s->labels.v[i].value, value));
+}
+
+/* ---- streamed ------------------------------------------------------------ */
+
+static const char *const lab_a[] = {"__name__", "up", "job", "a", NULL};
+static const char *const lab_b[] = {"__name__", "up", "job", "b", NULL};
+static const char *const lab_c[] = {"__name__", "x", NULL};
+
+static void streamed_every_split(void **state)
+{
+    struct sg_sample *a1 = series_samples(120, 0, 1000, 0), *a2 = series_samples(120, 120000, 1000, 120),
+                     *b1 = series_samples(5, 500, 1000, 7), *c1 = series_samples(50, 0, 10, 0),
+                     *c2 = series_samples(50, 500, 10, 50);
+    struct tchunk ca[] = {{0, a1, 120}, {0, a2, 120}}, cb[] = {{0, b1, 5}}, cc1[] = {{0, c1, 50}},
+                  cc2[] = {{0, c2, 50}};
+    struct tseries sa = {lab_a, ca, 2}, sb = {lab_b, cb, 1}, sc1 = {lab_c, cc1, 1},
+                   sc2 = {lab_c, cc2, 1};
+    struct sg_rr_decode_query qs[2] = {{0, 1000000, NULL, 0}, {0, 1000000, NULL, 0}};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 24);
+    add_frame(&body, 0, &sa);
+    add_frame(&body, 0, &sb);
+    add_frame(&body, 1, &sc1); /* one series over two frames */
+    add_frame(&body, 1, &sc2);
+    for (size_t step = 0; step < 40; step += (step < 9 ? 1 : 13)) {
+        sg_arena_init(&a, 0);
+        if (decode(SG_RR_RESPONSE_STREAMED, qs, 2, NULL, &body, step, &a, &res, &err) != SG_OK)
+            fail_msg("step %zu: %s", step, err.msg);
+        assert_int_equal(res.count, 2);
+        assert_int_equal(res.sets[0].count, 2);
+        assert_int_equal(res.sets[1].count, 1);
+        assert_true(res.sets[0].sorted);
+        expect_label(&res.sets[0].v[0], 1, "job", "a");
+        expect_label(&res.sets[0].v[1], 1, "job", "b");
+        assert_int_equal(res.sets[0].v[0].count, 240);
+        assert_int_equal(res.sets[0].v[0].samples[239].t, 239000);
+        assert_true(res.sets[0].v[0].samples[239].v == 239.0);
+        assert_int_equal(res.sets[1].v[0].count, 100);
+        assert_int_equal(res.stats.frames, 4);
+        assert_int_equal(res.stats.chunks, 5);
+        assert_int_equal(res.stats.samples, 345);
+        assert_int_equal(res.stats.series, 3);
+        assert_int_equal(res.stats.bytes, body.len);
+        assert_int_equal(res.stats.response_type, SG_RR_RESPONSE_STREAMED);
+        sg_arena_cleanup(&a);
+    }
+    sg_buf_cleanup(&body);
+    free(a1), free(a2), free(b1), free(c1), free(c2);
+}
+
+static void streamed_clips_window_inclusive(void **state)
+{
+    struct sg_sample *s = series_samples(120, 1000, 1000, 0);
+    struct tchunk c[] = {{0, s, 120}};
+    struct tseries ts = {lab_a, c, 1};
+    /* edges exactly on samples: 10000 and 20000 are both kept */
+    struct sg_rr_decode_query q[3] = {{10000, 20000, NULL, 0}, {500000, 600000, NULL, 0},
+                                      {1000, 1000, NULL, 0}};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 20);
+    add_frame(&body, 0, &ts);
+    add_frame(&body, 1, &ts);
+    add_frame(&body, 2, &ts);
+    sg_arena_init(&a, 0);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, q, 3, NULL, &body, 0, &a, &res, &err), SG_OK);
+    assert_int_equal(res.sets[0].count, 1);
+    assert_int_equal(res.sets[0].v[0].count, 11);
+    assert_int_equal(res.sets[0].v[0].samples[0].t, 10000);
+    assert_int_equal(res.sets[0].v[0].samples[10].t, 20000);
+    assert_int_equal(res.sets[1].count, 0); /* no sample in the window: no series */
+    assert_int_equal(res.sets[2].count, 1);
+    assert_int_equal(res.sets[2].v[0].count, 1);
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+    free(s);
+}
+
+static void streamed_merges_overlaps(void **state)
+{
+    /* chunk 2 overlaps chunk 1 (duplicates at 5000..9000 with other
+     * values), chunk 3 goes back in time */
+    struct sg_sample *c1 = series_samples(10, 0, 1000, 0), *c2 = series_samples(10, 5000, 1000, 100),
+                     *c3 = series_samples(3, -3000, 1000, 200);
+    struct tchunk c[] = {{0, c1, 10}, {0, c2, 10}, {0, c3, 3}};
+    struct tseries ts = {lab_a, c, 3};
+    struct sg_rr_decode_query q = {INT64_MIN, INT64_MAX, NULL, 0};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 20);
+    add_frame(&body, 0, &ts);
+    sg_arena_init(&a, 0);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err), SG_OK);
+    const struct sg_series *s = &res.sets[0].v[0];
+    assert_int_equal(s->count, 18); /* -3000..14000 */
+    for (size_t i = 0; i < s->count; i++)
+        assert_int_equal(s->samples[i].t, -3000 + (int64_t)i * 1000);
+    assert_true(s->samples[3 + 5].v == 5.0);    /* the first chunk's value wins */
+    assert_true(s->samples[3 + 10].v == 105.0); /* then the second's */
+    assert_true(s->samples[0].v == 200.0);
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+    free(c1), free(c2), free(c3);
+}
+
+static void streamed_keeps_nan_bits(void **state)
+{
+    struct sg_sample s[4] = {{1, 1.0}, {2, 0}, {3, 0}, {4, 2.0}};
+    struct tchunk c[] = {{0, s, 4}};
+    struct tseries ts = {lab_a, c, 1};
+    struct sg_rr_decode_query q = {0, 10, NULL, 0};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    s[1].v = sg_stale_nan();
+    s[2].v = sg_f64_from_bits(SG_NORMAL_NAN_BITS);
+    sg_buf_init(&body, 1 << 20);
+    add_frame(&body, 0, &ts);
+    sg_arena_init(&a, 0);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err), SG_OK);
+    assert_true(sg_f64_bits(res.sets[0].v[0].samples[1].v) == SG_STALE_NAN_BITS);
+    assert_true(sg_f64_bits(res.sets[0].v[0].samples[2].v) == SG_NORMAL_NAN_BITS);
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+}
+
+static void streamed_skips_histograms(void **state)
+{
+    struct sg_sample *s = series_samples(3, 0, 1, 0);
+    struct tchunk c[] = {{2, NULL, 0}, {0, s, 3}, {3, NULL, 0}, {5, NULL, 0}, {6, NULL, 0}};
+    struct tchunk x2[] = {{4, NULL, 0}}, unk[] = {{9, NULL, 0}}, zero[] = {{100, NULL, 0}};
+    struct tseries ts = {lab_a, c, 5};
+    struct sg_rr_decode_query q = {0, 10, NULL, 0};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 20);
+    add_frame(&body, 0, &ts);
+    sg_arena_init(&a, 0);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err), SG_OK);
+    assert_int_equal(res.stats.skipped_histogram_chunks, 4);
+    assert_int_equal(res.sets[0].v[0].count, 3);
+
+    sg_buf_reset(&body);
+    ts.chunks = x2;
+    ts.nchunks = 1;
+    add_frame(&body, 0, &ts);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "XOR2 (4)"));
+
+    sg_buf_reset(&body);
+    ts.chunks = unk;
+    add_frame(&body, 0, &ts);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "encoding unknown (9)"));
+
+    sg_buf_reset(&body);
+    ts.chunks = zero; /* the UNKNOWN encoding (0) is no float data either */
+    add_frame(&body, 0, &ts);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "UNKNOWN (0)"));
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+    free(s);
+}
+
+static void streamed_drops_external_labels_and_sorts(void **state)
+{
+    static const char *const l1[] = {"__name__", "m", "job", "z", "prom", "k8s", NULL};
+    static const char *const l2[] = {"__name__", "m", "job", "a", "prom", "k8s", NULL};
+    struct sg_sample *s = series_samples(2, 0, 1, 0);
+    struct tchunk c[] = {{0, s, 2}};
+    struct tseries t1 = {l1, c, 1}, t2 = {l2, c, 1};
+    struct sg_str drop = {"prom", 4};
+    struct sg_rr_decode_query q = {0, 10, &drop, 1};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 20);
+    add_frame(&body, 0, &t1); /* out of label order */
+    add_frame(&body, 0, &t2);
+    add_frame(&body, 0, &t1); /* the same series again, not adjacent */
+    sg_arena_init(&a, 0);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err), SG_OK);
+    assert_int_equal(res.sets[0].count, 2);
+    assert_int_equal(res.sets[0].v[0].labels.count, 2);
+    expect_label(&res.sets[0].v[0], 1, "job", "a");
+    expect_label(&res.sets[0].v[1], 1, "job", "z");
+    assert_int_equal(res.sets[0].v[1].count, 2); /* merged and deduplicated */
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+    free(s);
+}
+
+static void streamed_framing_errors(void **state)
+{
+    struct sg_sample *s = series_samples(3, 0, 1, 0);
+    struct tchunk c[] = {{0, s, 3}};
+    struct tseries ts = {lab_a, c, 1};
+    struct sg_rr_decode_query q = {0, 10, NULL, 0};
+    struct sg_rr_decode_limits lim = {0, 1000, 0};
+    struct sg_buf body, bad;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 20);
+    sg_buf_init(&bad, 1 << 20);
+    add_frame(&body, 0, &ts);
+    sg_arena_init(&a, 0);
+
+    /* a flipped CRC byte */
+    assert_int_equal(sg_buf_append(&bad, body.data, body.len), SG_OK);
+    bad.data[2] ^= 0x40;
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &bad, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "checksum mismatch"));
+    /* a flipped payload byte */
+    bad.data[2] ^= 0x40;
+    bad.data[bad.len - 3] ^= 1;
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &bad, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "checksum mismatch"));
+    /* truncated in the payload, the checksum and the length */
+    for (size_t cut = 1; cut < body.len; cut++) {
+        sg_buf_reset(&bad);
+        assert_int_equal(sg_buf_append(&bad, body.data, body.len), SG_OK);
+        assert_int_equal(sg_buf_append(&bad, body.data, cut), SG_OK);
+        assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &bad, 3, &a, &res, &err),
+                         SG_EPROTO);
+        assert_non_null(strstr(err.msg, "truncated frame"));
+        assert_non_null(strstr(err.msg, "frame 2"));
+    }
+    /* a length varint that does not end within 64 bits */
+    sg_buf_reset(&bad);
+    assert_int_equal(sg_buf_append(&bad, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 10), SG_OK);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &bad, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "overflows 64 bits"));
+    /* 2^62: over the frame cap, before any allocation */
+    sg_buf_reset(&bad);
+    assert_int_equal(sg_buf_append(&bad, "\x80\x80\x80\x80\x80\x80\x80\x80\x40\0\0\0\0", 13),
+                     SG_OK);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &bad, 0, &a, &res, &err),
+                     SG_ELIMIT);
+    assert_non_null(strstr(err.msg, "length 4611686018427387904 exceeds the frame size limit"));
+    /* the cap is inclusive */
+    lim.max_frame_bytes = body.len - 5;
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, &lim, &body, 0, &a, &res, &err), SG_OK);
+    lim.max_frame_bytes--;
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, &lim, &body, 0, &a, &res, &err),
+                     SG_ELIMIT);
+    /* the response cap and the sample cap */
+    lim.max_frame_bytes = 0;
+    lim.max_response_bytes = body.len - 1;
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, &lim, &body, 7, &a, &res, &err),
+                     SG_ELIMIT);
+    lim.max_response_bytes = 0;
+    lim.max_samples = 2;
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, &lim, &body, 0, &a, &res, &err),
+                     SG_ELIMIT);
+    assert_non_null(strstr(err.msg, "more than 2 samples"));
+    /* query index out of range */
+    sg_buf_reset(&bad);
+    add_frame(&bad, 1, &ts);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &bad, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "query_index 1 is out of range"));
+    /* garbage protobuf with a valid checksum */
+    sg_buf_reset(&bad);
+    assert_int_equal(sg_rr_frame_encode("\x0a\x05\x0a", 3, &bad), SG_OK);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &bad, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "malformed"));
+    /* an empty body is an empty answer */
+    sg_buf_reset(&bad);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &bad, 0, &a, &res, &err), SG_OK);
+    assert_int_equal(res.sets[0].count, 0);
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+    sg_buf_cleanup(&bad);
+    free(s);
+}
+
+static void decoder_arena_cap(void **state)
+{
+    struct sg_sample *s = series_samples(1000, 0, 1, 0);
+    struct tchunk c[] = {{0, s, 1000}};
+    struct tseries ts = {lab_a, c, 1};
+    struct sg_rr_decode_query q = {0, 100000, NULL, 0};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 20);
+    add_frame(&body, 0, &ts);
+    sg_arena_init(&a, 4096);
+    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err),
+                     SG_ELIMIT);
+    assert_non_null(strstr(err.msg, "memory cap"));
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+    free(s);
+}
+
+/* ---- SAMPLES ------------------------------------------------------------- */
+
+struct tss {
+    const char *const *labels;
+    const struct sg_sample *s;
+    size_t n;
+};
+
+static void samples_body(const struct tss *const *results, const size_t *nseries, size_t nres,
+                         struct sg_buf *out)
+{
+    Prometheus__ReadResponse r = PROMETHEUS__READ_RESPONSE__INIT;
+    Prometheus__QueryResult qr[4], *qrp[4];
+    Prometheus__TimeSeries ts[4][8], *tsp[4][8];
+    Prometheus__Label lab[4][8][8], *labp[4][8][8];
+    Prometheus__Sample smp[4][8][64], *smpp[4][8][64];
+
+    for (size_t i = 0; i < nres; i++) {
+        prometheus__query_result__init(&qr[i]);
+        for (size_t k = 0; k < nseries[i]; k++) {
+            const struct tss *t = &results[i][k];
+            size_t nl = 0;
+            prometheus__time_series__init(&ts[i][k]);
+            for (const char *const *l = t->labels; *l; l += 2, nl++) {
+                prometheus__label__init(&lab[i][k][nl]);
+                lab[i][k][nl].name = (char *)(uintptr_t)l[0];
+                lab[i][k][nl].value = (char *)(uintptr_t)l[1];
+                labp[i][k][nl] = &lab[i][k][nl];
+            }
+            for (size_t j = 0; j < t->n; j++) {
+                prometheus__sample__init(&smp[i][k][j]);
+                smp[i][k][j].timestamp = t->s[j].t;
+                smp[i][k][j].value = t->s[j].v;
+                smpp[i][k][j] = &smp[i][k][j];
+            }
+            ts[i][k].n_labels = nl;
+            ts[i][k].labels = labp[i][k];
+            ts[i][k].n_samples = t->n;
+            ts[i][k].samples = smpp[i][k];
+            tsp[i][k] = &ts[i][k];
+        }
+        qr[i].n_timeseries = nseries[i];
+        qr[i].timeseries = tsp[i];
+        qrp[i] = &qr[i];
+    }
+    r.n_results = nres;
+    r.results = qrp;
+    size_t len = prometheus__read_response__get_packed_size(&r), clen;
+    uint8_t *raw = malloc(len + 1);
+    prometheus__read_response__pack(&r, raw);
+    clen = snappy_max_compressed_length(len);
+    assert_int_equal(sg_buf_reserve(out, clen), SG_OK);
+    assert_int_equal(snappy_compress((char *)raw, len, out->data + out->len, &clen), SNAPPY_OK);
+    out->len += clen;
+    free(raw);
+}
+
+static void samples_decode(void **state)
+{
+    static const char *const l1[] = {"__name__", "m", "job", "z", "prom", "k8s", NULL};
+    static const char *const l2[] = {"job", "a", "__name__", "m", NULL}; /* unsorted labels */
+    struct sg_sample s1[] = {{30, 3}, {10, 1}, {20, 2}, {20, 9}, {40, 0}};
+    struct sg_sample s2[] = {{10, 1}, {25, 2}};
+    struct tss r0[] = {{l1, s1, 5}, {l2, s2, 2}}, r1[] = {{l2, s2, 2}};
+    const struct tss *results[] = {r0, r1};
+    size_t ns[] = {2, 1};
+    struct sg_str drop = {"prom", 4};
+    struct sg_rr_decode_query q[2] = {{10, 30, &drop, 1}, {26, 100, NULL, 0}};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    s1[4].v = sg_stale_nan();
+    sg_buf_init(&body, 1 << 20);
+    samples_body(results, ns, 2, &body);
+    sg_arena_init(&a, 0);
+    for (size_t step = 0; step < 30; step += 7) {
+        if (decode(SG_RR_RESPONSE_SAMPLES, q, 2, NULL, &body, step, &a, &res, &err) != SG_OK)
+            fail_msg("%s", err.msg);
+        assert_int_equal(res.stats.response_type, SG_RR_RESPONSE_SAMPLES);
+        assert_int_equal(res.sets[0].count, 2);
+        expect_label(&res.sets[0].v[0], 1, "job", "a");
+        expect_label(&res.sets[0].v[1], 1, "job", "z");
+        assert_int_equal(res.sets[0].v[1].labels.count, 2);
+        assert_int_equal(res.sets[0].v[1].count, 3); /* sorted, deduplicated, clipped */
+        assert_int_equal(res.sets[0].v[1].samples[1].t, 20);
+        assert_true(res.sets[0].v[1].samples[1].v == 2.0);
+        assert_int_equal(res.sets[1].count, 0); /* nothing in [26, 100] */
+        assert_int_equal(res.stats.samples, 5);
+    }
+    /* result count mismatch */
+    assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, q, 1, NULL, &body, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "answered 2 results for 1 query"));
+    /* sample cap */
+    struct sg_rr_decode_limits lim = {0, 0, 4};
+    assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, q, 2, &lim, &body, 0, &a, &res, &err),
+                     SG_ELIMIT);
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+}
+
+static void samples_bomb_guard(void **state)
+{
+    struct sg_rr_decode_query q = {0, 10, NULL, 0};
+    struct sg_rr_decode_limits lim = {1000, 0, 0};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_arena_init(&a, 0);
+    sg_buf_init(&body, 1 << 20);
+    /* declares 2^31 bytes uncompressed in 5 bytes */
+    assert_int_equal(sg_buf_append(&body, "\x80\x80\x80\x80\x08\x00", 6), SG_OK);
+    assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &body, 0, &a, &res, &err),
+                     SG_ELIMIT);
+    assert_non_null(strstr(err.msg, "decompresses to 2147483648 bytes"));
+    sg_buf_reset(&body);
+    assert_int_equal(sg_buf_append(&body, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11),
+                     SG_OK);
+    assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &body, 0, &a, &res, &err),
+                     SG_EPROTO);
+    assert_non_null(strstr(err.msg, "not snappy"));
+    /* valid snappy, not a ReadResponse */
+    sg_buf_reset(&body);
+    assert_int_equal(sg_buf_append(&body, "\x03\x08\x0a\xff\xff", 5), SG_OK);
+    assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &body, 0, &a, &res, &err),
+                     SG_EPROTO);
+    /* the compressed body over the response cap */
+    sg_buf_reset(&body);
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(sg_buf_append(&body, "abcd", 4), SG_OK);
+    assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &body, 100, &a, &res, &err),
+                     SG_ELIMIT);
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+}
+
+static void content_types(void **state)
+{
+    enum sg_rr_response_type t;
+    struct sg_err err;
+
+    (void)state;
+    assert_int_equal(sg_rr_content_type("application/x-protobuf", &t, &err), SG_OK);
+    assert_int_equal(t, SG_RR_RESPONSE_SAMPLES);
+    assert_int_equal(
+        sg_rr_content_type("application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse",
+                           &t, &err),
+        SG_OK);
+    assert_int_equal(t, SG_RR_RESPONSE_STREAMED);
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_content_type("text/html; charset=utf-8", &t, &err), SG_EPROTO);
+    assert_non_null(strstr(err.msg, "unsupported content type \"text/html; charset=utf-8\""));
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_content_type(NULL, &t, &err), SG_EPROTO);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static Prometheus__ReadRequest *unpack_request(const struct sg_buf *b)
+{
+    size_t ulen;
+    char *raw;
+    Prometheus__ReadRequest *r;
+
+    assert_int_equal(snappy_uncompressed_length(b->data, b->len, &ulen), SNAPPY_OK);
+    raw = malloc(ulen + 1);
+    assert_int_equal(snappy_uncompress(b->data, b->len, raw, &ulen), SNAPPY_OK);
+    r = prometheus__read_request__unpack(NULL, ulen, (uint8_t *)raw);
+    free(raw);
+    assert_non_null(r);
+    return r;
+}
+
+static void request_body(void **state)
+{
+    struct sg_matcher m0[] = {{SG_MATCH_EQ, {"__name__", 8}, {"up", 2}, NULL},
+                              {SG_MATCH_NRE, {"job", 3}, {"a.*", 3}, NULL}};
+    struct sg_matcher m1[] = {{SG_MATCH_RE, {"prom", 4}, {"x|y", 3}, NULL}};
+    struct sg_str grouping[] = {{"job", 3}};
+    struct sg_rr_hints h = {1000, 2000, 15000, 300000, "rate", grouping, 1, true};
+    struct sg_rr_query q[2] = {{0, 1800000, m0, 2, &h}, {5, 6, m1, 1, NULL}};
+    struct sg_label ext[] = {{{"prom", 4}, {"k8s", 3}}, {{"region", 6}, {"eu", 2}}};
+    struct sg_rr_options o;
+    struct sg_rr_client *c;
+    struct sg_buf b;
+    struct sg_err err;
+    Prometheus__ReadRequest *r;
+
+    (void)state;
+    sg_rr_options_init(&o);
+    o.url = "http://127.0.0.1:1/api/v1/read";
+    o.external_labels = ext;
+    o.nexternal_labels = 2;
+    assert_int_equal(sg_rr_client_new(&o, &c, &err), SG_OK);
+    sg_buf_init(&b, 1 << 20);
+    assert_int_equal(sg_rr_build_request(c, q, 2, &b, &err), SG_OK);
+    r = unpack_request(&b);
+    assert_int_equal(r->n_queries, 2);
+    assert_int_equal(r->queries[0]->start_timestamp_ms, 0);
+    assert_int_equal(r->queries[0]->end_timestamp_ms, 1800000);
+    assert_int_equal(r->queries[0]->n_matchers, 4);
+    assert_string_equal(r->queries[0]->matchers[1]->name, "job");
+    assert_int_equal(r->queries[0]->matchers[1]->type, 3);
+    assert_string_equal(r->queries[0]->matchers[2]->name, "prom");
+    assert_string_equal(r->queries[0]->matchers[2]->value, "k8s");
+    assert_int_equal(r->queries[0]->matchers[2]->type, 0);
+    assert_string_equal(r->queries[0]->matchers[3]->name, "region");
+    assert_non_null(r->queries[0]->hints);
+    assert_int_equal(r->queries[0]->hints->step_ms, 15000);
+    assert_int_equal(r->queries[0]->hints->range_ms, 300000);
+    assert_string_equal(r->queries[0]->hints->func, "rate");
+    assert_int_equal(r->queries[0]->hints->n_grouping, 1);
+    assert_true(r->queries[0]->hints->by);
+    /* query 1 matches on prom itself: only region is added */
+    assert_int_equal(r->queries[1]->n_matchers, 2);
+    assert_string_equal(r->queries[1]->matchers[0]->value, "x|y");
+    assert_string_equal(r->queries[1]->matchers[1]->name, "region");
+    assert_null(r->queries[1]->hints);
+    /* auto with windows <= 30 min: SAMPLES first */
+    assert_int_equal(r->n_accepted_response_types, 2);
+    assert_int_equal(r->accepted_response_types[0], 0);
+    assert_int_equal(r->accepted_response_types[1], 1);
+    prometheus__read_request__free_unpacked(r, NULL);
+    /* a minute longer: streamed first */
+    q[0].end_ms += 60000;
+    sg_buf_reset(&b);
+    assert_int_equal(sg_rr_build_request(c, q, 2, &b, &err), SG_OK);
+    r = unpack_request(&b);
+    assert_int_equal(r->accepted_response_types[0], 1);
+    assert_int_equal(r->accepted_response_types[1], 0);
+    prometheus__read_request__free_unpacked(r, NULL);
+    sg_buf_cleanup(&b);
+    sg_rr_client_free(c);
+    /* forced types list one entry */
+    int w[2];
+    assert_int_equal(sg_rr_accepted_types(SG_RR_RESPONSE_SAMPLES, q, 2, w), 1);
+    assert_int_equal(w[0], 0);
+    assert_int_equal(sg_rr_accepted_types(SG_RR_RESPONSE_STREAMED, q, 2, w), 1);
+    assert_int_equal(w[0], 1);
+    q[1].start_ms = INT64_MIN;
+    q[1].end_ms = INT64_MAX;
+    assert_int_equal(sg_rr_accepted_types(SG_RR_RESPONSE_AUTO, q, 2, w), 2);
+    assert_int_equal(w[0], 1);
+}
+
+static void client_options_checked(void **state)
+{
+    struct sg_rr_options o;
+    struct sg_rr_client *c;
+    struct sg_err err;
+    struct sg_rr_header h[] = {{"Content-Type", "text/plain"}};
+    struct sg_rr_header h2[] = {{"X-Scope-OrgID", "a\r\nb"}};
+
+    (void)state;
+    sg_rr_options_init(&o);
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_client_new(&o, &c, &err), SG_EINVAL);
+    o.url = "ftp://x/";
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_client_new(&o, &c, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "http:// or https://"));
+    o.url = "http://x/";
+    o.headers = h;
+    o.nheaders = 1;
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_client_new(&o, &c, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "Content-Type"));
+    o.headers = h2;
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_client_new(&o, &c, &err), SG_EINVAL);
+    o.nheaders = 0;
+    o.basic_auth_username = "u";
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_client_new(&o, &c, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "password file"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(streamed_every_split),
+        cmocka_unit_test(streamed_clips_window_inclusive),
+        cmocka_unit_test(streamed_merges_overlaps),
+        cmocka_unit_test(streamed_keeps_nan_bits),
+        cmocka_unit_test(streamed_skips_histograms),
+        cmocka_unit_test(streamed_drops_external_labels_and_sorts),
+        cmocka_unit_test(streamed_framing_errors),
+        cmocka_unit_test(decoder_arena_cap),
+        cmocka_unit_test(samples_decode),
+        cmocka_unit_test(samples_bomb_guard),
+        cmocka_unit_test(content_types),
+        cmocka_unit_test(request_body),
+        cmocka_unit_test(client_options_checked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
