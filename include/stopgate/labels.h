@@ -85,6 +85,22 @@ SG_NODISCARD int sg_labels_format_metric(const struct sg_labels *ls, struct sg_b
 /* Go's strconv.Quote of s appended to out (used for label values). */
 SG_NODISCARD int sg_quote_go(struct sg_str s, struct sg_buf *out);
 
+/* ---- UTF-8 and Go quoting helpers ---------------------------------------- */
+
+#define SG_RUNE_ERROR 0xFFFDu
+
+/* Decode one rune as Go's utf8.DecodeRune does: an invalid or truncated
+ * sequence (overlong, surrogate, > U+10FFFF) is SG_RUNE_ERROR with width 1;
+ * len == 0 gives SG_RUNE_ERROR with width 0. */
+uint32_t sg_utf8_decode(const char *s, size_t len, size_t *width);
+/* Encode r (invalid values become U+FFFD); returns 1..4. */
+size_t sg_utf8_encode(uint32_t r, char out[4]);
+/* Go's strconv.IsPrint (Unicode L, M, N, P, S and U+0020). */
+bool sg_rune_is_print(uint32_t r);
+/* One rune as Go's quoting writes it inside `quote` quotes (the escape
+ * rules of strconv.Quote / QuoteRune). */
+SG_NODISCARD int sg_quote_go_rune(uint32_t r, char quote, struct sg_buf *out);
+
 /* True for [a-zA-Z_][a-zA-Z0-9_]* (label names) and, with colons, metric
  * names [a-zA-Z_:][a-zA-Z0-9_:]*. */
 bool sg_label_name_valid(struct sg_str s);
@@ -135,6 +151,8 @@ int sg_regex_match_groups(const struct sg_regex *re, struct sg_str s, int64_t *g
                           size_t max_groups, size_t *ngroups, struct sg_err *err);
 /* Names of capture groups: the index of a named group, or -1. */
 int sg_regex_group_index(const struct sg_regex *re, struct sg_str name);
+/* The pattern text the regex was compiled from. */
+struct sg_str sg_regex_pattern(const struct sg_regex *re);
 
 /* Build a matcher; for RE/NRE compiles the pattern in the arena. Strings are
  * copied into the arena. */

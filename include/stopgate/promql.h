@@ -156,13 +156,94 @@ struct sg_node {
     } u;
 };
 
+/* The functions of Prometheus 2.42 (sg_func.id). */
+enum sg_func_id {
+    SG_FN_ABS = 1,
+    SG_FN_ABSENT,
+    SG_FN_ABSENT_OVER_TIME,
+    SG_FN_ACOS,
+    SG_FN_ACOSH,
+    SG_FN_ASIN,
+    SG_FN_ASINH,
+    SG_FN_ATAN,
+    SG_FN_ATANH,
+    SG_FN_AVG_OVER_TIME,
+    SG_FN_CEIL,
+    SG_FN_CHANGES,
+    SG_FN_CLAMP,
+    SG_FN_CLAMP_MAX,
+    SG_FN_CLAMP_MIN,
+    SG_FN_COS,
+    SG_FN_COSH,
+    SG_FN_COUNT_OVER_TIME,
+    SG_FN_DAY_OF_MONTH,
+    SG_FN_DAY_OF_WEEK,
+    SG_FN_DAY_OF_YEAR,
+    SG_FN_DAYS_IN_MONTH,
+    SG_FN_DEG,
+    SG_FN_DELTA,
+    SG_FN_DERIV,
+    SG_FN_EXP,
+    SG_FN_FLOOR,
+    SG_FN_HISTOGRAM_COUNT,
+    SG_FN_HISTOGRAM_FRACTION,
+    SG_FN_HISTOGRAM_QUANTILE,
+    SG_FN_HISTOGRAM_SUM,
+    SG_FN_HOLT_WINTERS,
+    SG_FN_HOUR,
+    SG_FN_IDELTA,
+    SG_FN_INCREASE,
+    SG_FN_IRATE,
+    SG_FN_LABEL_JOIN,
+    SG_FN_LABEL_REPLACE,
+    SG_FN_LAST_OVER_TIME,
+    SG_FN_LN,
+    SG_FN_LOG10,
+    SG_FN_LOG2,
+    SG_FN_MAX_OVER_TIME,
+    SG_FN_MIN_OVER_TIME,
+    SG_FN_MINUTE,
+    SG_FN_MONTH,
+    SG_FN_PI,
+    SG_FN_PREDICT_LINEAR,
+    SG_FN_PRESENT_OVER_TIME,
+    SG_FN_QUANTILE_OVER_TIME,
+    SG_FN_RAD,
+    SG_FN_RATE,
+    SG_FN_RESETS,
+    SG_FN_ROUND,
+    SG_FN_SCALAR,
+    SG_FN_SGN,
+    SG_FN_SIN,
+    SG_FN_SINH,
+    SG_FN_SORT,
+    SG_FN_SORT_DESC,
+    SG_FN_SQRT,
+    SG_FN_STDDEV_OVER_TIME,
+    SG_FN_STDVAR_OVER_TIME,
+    SG_FN_SUM_OVER_TIME,
+    SG_FN_TAN,
+    SG_FN_TANH,
+    SG_FN_TIME,
+    SG_FN_TIMESTAMP,
+    SG_FN_VECTOR,
+    SG_FN_YEAR,
+    SG_FN__COUNT
+};
+
+/* One row of the function table, as Prometheus's parser.Function:
+ * arg_types[0..nargs) are the declared argument types. With variadic == 0
+ * exactly nargs arguments are taken; otherwise the last declared argument
+ * is optional and repeatable: at least nargs-1 arguments, at most
+ * nargs-1+variadic (variadic > 0) or unbounded (variadic < 0), the extra
+ * ones having the type of the last declared one. */
 struct sg_func {
     const char *name;
     enum sg_vtype arg_types[6];
-    int nargs;       /* fixed arguments */
-    int variadic;    /* 0: exact; >0: up to that many optional trailing args; -1: unbounded */
+    int nargs;       /* declared argument types */
+    int variadic;    /* 0: exact; >0: that many optional args; -1: unbounded */
     enum sg_vtype ret;
-    int id;          /* implementation index, private to the evaluator */
+    int id;          /* enum sg_func_id */
 };
 /* NULL when the name is not a function of the profile. */
 const struct sg_func *sg_promql_func_find(struct sg_str name);
@@ -170,7 +251,7 @@ const struct sg_func *sg_promql_func_find(struct sg_str name);
 /* ---- parse -------------------------------------------------------------------- */
 
 struct sg_promql_limits {
-    uint32_t max_depth;      /* nesting; default 256 */
+    uint32_t max_depth;      /* tree height; default 1000 */
     uint32_t max_len;        /* bytes of input; default 1 MiB */
 };
 

@@ -1,0 +1,39 @@
+/* src/labels/labels_int.h - declarations shared by the labels module's files. */
+#ifndef SG_LABELS_INT_H
+#define SG_LABELS_INT_H
+
+#include "stopgate/labels.h"
+
+/* What a pattern can be matched by without PCRE2 (provably the same
+ * answer as the anchored regex):
+ *   FAST_NONE    run PCRE2 (after the prefix check, when prefix.len > 0)
+ *   FAST_SET     the value equals one of lits[0..nlits) (one literal: =)
+ *   FAST_PREFIX  the value starts with lits[0] and the rest matches `.*`
+ *                (no '\n' in the rest unless dot_nl)
+ */
+enum sg_re2_fast_kind { SG_FAST_NONE = 0, SG_FAST_SET, SG_FAST_PREFIX };
+
+struct sg_re2_fast {
+    enum sg_re2_fast_kind kind;
+    bool dot_nl;
+    struct sg_str *lits; /* sg_malloc'd array of sg_malloc'd strings */
+    size_t nlits;
+    struct sg_str prefix; /* required literal prefix (FAST_NONE), sg_malloc'd */
+    /* capture group names: names[i] is the name of group i+1 (len 0 when
+     * unnamed); sg_malloc'd */
+    struct sg_str *names;
+    size_t ngroups;
+};
+
+/* Parse `pattern` with Go regexp/syntax's Perl rules, as Prometheus does
+ * (^(?:re)$ first, then re alone), and write an equivalent PCRE2 pattern,
+ * fully anchored, to out. dot_nl starts with `.` matching '\n' (3.x). On
+ * success fills *fast (may be NULL). SG_EPARSE with Go's message
+ * ("error parsing regexp: missing closing ): `...`"), SG_ENOMEM, SG_ELIMIT. */
+int sg_labels__re2_translate(struct sg_str pattern, bool dot_nl, struct sg_buf *out,
+                             struct sg_re2_fast *fast, struct sg_err *err);
+void sg_labels__fast_cleanup(struct sg_re2_fast *f);
+/* 1 or 0 when the fast path decides, -1 when PCRE2 must run. */
+int sg_labels__fast_match(const struct sg_re2_fast *f, struct sg_str s);
+
+#endif
