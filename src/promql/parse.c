@@ -605,8 +605,8 @@ static void go_f(double v, char *buf, size_t n)
 
 static int set_at_time(struct parser *p, struct sg_node *e, double ts)
 {
-    enum sg_at_kind *kind;
-    int64_t *ms;
+    enum sg_at_kind *kind = NULL;
+    int64_t *ms = NULL;
     double r;
     char f[400];
 
@@ -714,8 +714,8 @@ static struct sg_node *parse_postfix(struct parser *p, struct sg_node *e)
             take(p);
             k = peek_kind(p);
             if (k == SG_TOK_START || k == SG_TOK_END) {
-                enum sg_at_kind *kind;
-                int64_t *ms;
+                enum sg_at_kind *kind = NULL;
+                int64_t *ms = NULL;
                 take(p);
                 if (peek_kind(p) != SG_TOK_LEFT_PAREN) {
                     unexpected(p, "@", "timestamp");
