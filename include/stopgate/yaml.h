@@ -8,7 +8,8 @@
  * aliases a document may use, so a "billion laughs" document fails with a
  * limit error instead of exhausting memory. Depth is capped too.
  * Multi-document streams: only the first document is read; a second one is
- * an error (Prometheus reads one document per file).
+ * an error (Prometheus reads one document per file), unless the limits ask
+ * for the first document only.
  */
 #ifndef SG_YAML_H
 #define SG_YAML_H
@@ -58,6 +59,9 @@ struct sg_yaml_limits {
     uint32_t max_depth;   /* default 64 */
     uint32_t max_aliases; /* default 1000 */
     size_t max_nodes;     /* default 1,000,000 */
+    bool first_document_only; /* stop after the first document and ignore the rest of the
+                               * stream unread (yaml.v2's Unmarshal); default: a second
+                               * document is an error */
 };
 
 /* Parse `text` (need not be NUL-terminated). All nodes and strings live in

@@ -352,6 +352,11 @@ int sg_yaml_parse(struct sg_str text, const char *file, struct sg_arena *arena,
             break;
         }
         rc = handle_event(&b, &ev, &done);
+        if (rc == SG_OK && ev.type == YAML_DOCUMENT_END_EVENT && limits &&
+            limits->first_document_only) {
+            yaml_event_delete(&ev);
+            break;
+        }
         if (rc == SG_OK && ev.type == YAML_DOCUMENT_END_EVENT) {
             /* a second document is an error */
             yaml_event_t ev2;

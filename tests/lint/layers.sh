@@ -7,7 +7,7 @@ declare -A layer=(
   [yaml]=1 [labels]=1 [http]=1 [proc]=1 [web]=1 [metrics]=1
   [config]=2 [store]=2 [state]=2 [tmpl]=2
   [rr]=3 [promql]=3
-  [rules]=4
+  [rules]=4 [unittest]=4
   [action]=5 [notify]=5
   [daemon]=6
 )
