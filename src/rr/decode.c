@@ -72,81 +72,6 @@ struct sg_rr_decoder {
     struct sg_rr_stats stats;
 };
 
-/* ---- protobuf wire reading --------------------------------------------------- */
-
-struct pb {
-    const uint8_t *p, *end;
-};
-
-static bool pb_varint(struct pb *r, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    for (unsigned shift = 0; shift < 70; shift += 7) {
-        uint8_t c;
-        if (r->p >= r->end)
-            return false;
-        c = *r->p++;
-        if (shift == 63 && c > 1)
-            return false;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Next field key; false at a malformed key. */
-static bool pb_key(struct pb *r, uint64_t *field, unsigned *wt)
-{
-    uint64_t k;
-
-    if (!pb_varint(r, &k))
-        return false;
-    *field = k >> 3;
-    *wt = (unsigned)(k & 7);
-    return *field != 0;
-}
-
-static bool pb_bytes(struct pb *r, struct pb *sub)
-{
-    uint64_t n;
-
-    if (!pb_varint(r, &n) || n > (uint64_t)(r->end - r->p))
-        return false;
-    sub->p = r->p;
-    sub->end = r->p + n;
-    r->p += n;
-    return true;
-}
-
-static bool pb_skip(struct pb *r, unsigned wt)
-{
-    uint64_t v;
-    struct pb sub;
-
-    switch (wt) {
-    case 0:
-        return pb_varint(r, &v);
-    case 1:
-        if (r->end - r->p < 8)
-            return false;
-        r->p += 8;
-        return true;
-    case 2:
-        return pb_bytes(r, &sub);
-    case 5:
-        if (r->end - r->p < 4)
-            return false;
-        r->p += 4;
-        return true;
-    default: /* groups (3, 4) are not used by these messages */
-        return false;
-    }
-}
-
 /* ---- helpers ------------------------------------------------------------------ */
 
 static int mem_err(struct sg_rr_decoder *d, struct sg_err *err)
@@ -689,7 +614,7 @@ int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out, stru
     if (!sets)
         return mem_err(d, err);
     if (d->type == SG_RR_RESPONSE_SAMPLES) {
-        rc = sg_rr__decode_samples(d->body.data, d->body.len, d->qs, d->nq, &d->lim, d->arena,
+        rc = sg_rr__decode_samples(&d->body, d->qs, d->nq, &d->lim, d->arena,
                                    sets, &d->stats, err);
         if (rc != SG_OK)
             return rc;

@@ -4,6 +4,86 @@
 
 #include "stopgate/rr.h"
 
+/* ---- protobuf wire reading (bounded; false on malformed input) ---------------- */
+
+struct pb {
+    const uint8_t *p, *end;
+};
+
+static inline bool pb_varint(struct pb *r, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (r->p < r->end && !(*r->p & 0x80)) { /* the common one-byte case */
+        *out = *r->p++;
+        return true;
+    }
+    for (unsigned shift = 0; shift < 70; shift += 7) {
+        uint8_t c;
+        if (r->p >= r->end)
+            return false;
+        c = *r->p++;
+        if (shift == 63 && c > 1)
+            return false;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Next field key; false at a malformed key. */
+static inline bool pb_key(struct pb *r, uint64_t *field, unsigned *wt)
+{
+    uint64_t k;
+
+    if (!pb_varint(r, &k))
+        return false;
+    *field = k >> 3;
+    *wt = (unsigned)(k & 7);
+    return *field != 0;
+}
+
+static inline bool pb_bytes(struct pb *r, struct pb *sub)
+{
+    uint64_t n;
+
+    if (!pb_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+        return false;
+    sub->p = r->p;
+    sub->end = r->p + n;
+    r->p += n;
+    return true;
+}
+
+static inline bool pb_skip(struct pb *r, unsigned wt)
+{
+    uint64_t v;
+    struct pb sub;
+
+    switch (wt) {
+    case 0:
+        return pb_varint(r, &v);
+    case 1:
+        if (r->end - r->p < 8)
+            return false;
+        r->p += 8;
+        return true;
+    case 2:
+        return pb_bytes(r, &sub);
+    case 5:
+        if (r->end - r->p < 4)
+            return false;
+        r->p += 4;
+        return true;
+    default: /* groups (3, 4) are not used by these messages */
+        return false;
+    }
+}
+
+
 /* Prometheus's labels.Compare: pairwise by name then value; a prefix first. */
 int sg_rr__labels_cmp(const struct sg_labels *a, const struct sg_labels *b);
 
@@ -21,8 +101,9 @@ size_t sg_rr__lower_bound(const struct sg_sample *s, size_t n, int64_t t_ms);
 SG_NODISCARD int sg_rr__finish_set(struct sg_series *v, size_t *count, bool sorted,
                                    struct sg_arena *arena, struct sg_err *err);
 
-/* Decode a SAMPLES body (snappy-compressed ReadResponse). */
-SG_NODISCARD int sg_rr__decode_samples(const void *p, size_t len,
+/* Decode a SAMPLES body (snappy-compressed ReadResponse). The body is
+ * released (sg_buf_cleanup) as soon as it has been decompressed. */
+SG_NODISCARD int sg_rr__decode_samples(struct sg_buf *body,
                                        const struct sg_rr_decode_query *qs, size_t nq,
                                        const struct sg_rr_decode_limits *lim,
                                        struct sg_arena *arena, struct sg_series_set *sets,

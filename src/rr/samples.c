@@ -2,15 +2,25 @@
  * compressed ReadResponse with one QueryResult per query.
  *
  * The declared uncompressed length is checked against the response cap
- * before anything is allocated (the decompression-bomb guard). The
- * protobuf is unpacked by protobuf-c through our allocator, a capped arena
- * that is thrown away whole afterwards (protobuf-c otherwise mallocs every
- * Sample). Series are then copied into the result arena: labels without the
- * dropped external labels, samples in time order (sorted and deduplicated
- * only when the server sent them out of order), clipped to the query
- * window. Each set is sorted by label set, since the server does not order
- * SAMPLES series. A result count different from the query count is an
- * error, as in Prometheus's client.
+ * before anything is allocated (the decompression-bomb guard), and the
+ * compressed body is released right after decompression.
+ *
+ * The protobuf is decoded by hand, straight into the result arena. protobuf-c
+ * was measured first: it allocates a message per Sample (48 bytes for ~16
+ * wire bytes) and cost 123 ns per sample, about 40% of a 5-million-sample
+ * fetch from Prometheus 2.42 and 674 MB of peak memory; this decoder
+ * counts a series' samples, allocates them once and fills them (ReadResponse:
+ * results = 1; QueryResult: timeseries = 1; TimeSeries: labels = 1,
+ * samples = 2, exemplars and histograms skipped; Sample: value = 1 as a
+ * fixed64 double, timestamp = 2 as a varint; proto3 leaves zero values off
+ * the wire). Every read is bounded; unknown fields are skipped.
+ *
+ * Series are stored with their labels (minus the dropped external labels,
+ * sorted by name), samples in time order (sorted and deduplicated only when
+ * the server sent them out of order), clipped to the query window. Each set
+ * is sorted by label set, since the server does not order SAMPLES series. A
+ * result count different from the query count is an error, as in
+ * Prometheus's client.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,32 +28,30 @@
 #include <snappy-c.h>
 
 #include "rr/rr_int.h"
-#include "src/remote.pb-c.h"
 
-static void *pb_alloc(void *data, size_t size)
-{
-    return sg_arena_alloc_raw(data, size ? size : 1);
-}
+#define MAX_LABELS 4096
 
-static void pb_free(void *data, void *p)
-{
-    (void)data;
-    (void)p; /* the arena is released whole */
-}
+struct sctx {
+    const struct sg_rr_decode_limits *lim;
+    struct sg_arena *arena;
+    struct sg_label *lbuf; /* scratch for one series' labels */
+    size_t lcap;
+    uint64_t decoded;
+    size_t qi;
+};
 
 static int mem_err(struct sg_arena *a, struct sg_err *err)
 {
     if (a->max_bytes)
         return sg_err_set(err, SG_ELIMIT,
-                          "the result does not fit in its memory cap of %zu bytes",
-                          a->max_bytes);
+                          "the result does not fit in its memory cap of %zu bytes", a->max_bytes);
     return sg_err_set(err, SG_ENOMEM, "out of memory decoding the response");
 }
 
-static bool dropped(const struct sg_rr_decode_query *q, const char *name, size_t len)
+static bool dropped(const struct sg_rr_decode_query *q, struct sg_str name)
 {
     for (size_t i = 0; i < q->ndrop_labels; i++)
-        if (q->drop_labels[i].len == len && memcmp(q->drop_labels[i].ptr, name, len) == 0)
+        if (sg_str_eq(q->drop_labels[i], name))
             return true;
     return false;
 }
@@ -54,30 +62,152 @@ static int label_name_cmp(const void *a, const void *b)
     return sg_str_cmp(x->name, y->name);
 }
 
-static int convert_series(const Prometheus__TimeSeries *ts, const struct sg_rr_decode_query *q,
-                          struct sg_arena *arena, struct sg_series *out, bool *keep,
-                          struct sg_err *err)
+static inline uint64_t load_le64(const uint8_t *p)
 {
-    struct sg_label *lv;
-    uint32_t nl = 0;
-    bool ordered = true;
-    size_t n = ts->n_samples, lo, hi;
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v; /* little-endian hosts only, as the wire */
+}
+
+/* One Sample message into *s; false when malformed. */
+static inline bool decode_sample(struct pb m, struct sg_sample *s)
+{
+    uint64_t field, ts = 0, bits = 0;
+    unsigned wt;
+
+    /* the usual layout: 09 <8 bytes> 10 <varint> */
+    if (m.end - m.p >= 11 && m.p[0] == 0x09 && m.p[9] == 0x10) {
+        struct pb r = {m.p + 10, m.end};
+        bits = load_le64(m.p + 1);
+        if (pb_varint(&r, &ts) && r.p == r.end) {
+            s->t = (int64_t)ts;
+            memcpy(&s->v, &bits, 8);
+            return true;
+        }
+        ts = 0;
+    }
+    while (m.p < m.end) {
+        if (!pb_key(&m, &field, &wt))
+            return false;
+        if (field == 1 && wt == 1) {
+            if (m.end - m.p < 8)
+                return false;
+            bits = load_le64(m.p);
+            m.p += 8;
+        } else if (field == 2 && wt == 0) {
+            if (!pb_varint(&m, &ts))
+                return false;
+        } else if (!pb_skip(&m, wt)) {
+            return false;
+        }
+    }
+    s->t = (int64_t)ts;
+    memcpy(&s->v, &bits, 8);
+    return true;
+}
+
+/* One TimeSeries into out; *keep is false when no sample is in the window. */
+static int decode_series(struct sctx *c, const struct sg_rr_decode_query *q, struct pb ts,
+                         struct sg_series *out, bool *keep, struct sg_err *err)
+{
+    struct pb r = ts;
+    uint64_t field;
+    unsigned wt;
+    size_t n = 0, nl = 0, i = 0, lo, hi;
+    bool ordered = true, lordered = true;
     struct sg_sample *s;
-    long got;
 
     *keep = false;
-    /* samples first: most series of a window hold some */
-    s = sg_arena_alloc_raw(arena, (n ? n : 1) * sizeof(*s));
+    /* pass 1: count the samples, collect the labels (views into the body) */
+    while (r.p < r.end) {
+        struct pb sub;
+        if (!pb_key(&r, &field, &wt))
+            goto bad;
+        if (wt != 2 || (field != 1 && field != 2)) {
+            if (!pb_skip(&r, wt))
+                goto bad;
+            continue;
+        }
+        if (!pb_bytes(&r, &sub))
+            goto bad;
+        if (field == 2) {
+            n++;
+            continue;
+        }
+        struct sg_label l = {{"", 0}, {"", 0}};
+        while (sub.p < sub.end) {
+            struct pb v;
+            uint64_t f;
+            unsigned w;
+            if (!pb_key(&sub, &f, &w))
+                goto bad;
+            if ((f == 1 || f == 2) && w == 2) {
+                if (!pb_bytes(&sub, &v))
+                    goto bad;
+                if (f == 1)
+                    l.name = sg_str_make((const char *)v.p, (size_t)(v.end - v.p));
+                else
+                    l.value = sg_str_make((const char *)v.p, (size_t)(v.end - v.p));
+            } else if (!pb_skip(&sub, w)) {
+                goto bad;
+            }
+        }
+        if (dropped(q, l.name))
+            continue;
+        if (nl == MAX_LABELS)
+            return sg_err_set(err, SG_ELIMIT, "a series has more than %d labels", MAX_LABELS);
+        if (nl == c->lcap) {
+            size_t cap = c->lcap ? c->lcap * 2 : 32;
+            struct sg_label *v = sg_reallocarray(c->lbuf, cap, sizeof(*v));
+            if (!v)
+                return sg_err_set(err, SG_ENOMEM, "out of memory");
+            c->lbuf = v;
+            c->lcap = cap;
+        }
+        if (nl && sg_str_cmp(c->lbuf[nl - 1].name, l.name) >= 0)
+            lordered = false;
+        c->lbuf[nl++] = l;
+    }
+    if (n == 0)
+        return SG_OK;
+    if (n > c->lim->max_samples - c->decoded)
+        return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
+                          c->lim->max_samples);
+    c->decoded += n;
+    /* pass 2: the samples, straight into the arena */
+    s = sg_arena_alloc_raw(c->arena, n * sizeof(*s));
     if (!s)
-        return mem_err(arena, err);
-    for (size_t i = 0; i < n; i++) {
-        s[i].t = ts->samples[i]->timestamp;
-        s[i].v = ts->samples[i]->value;
+        return mem_err(c->arena, err);
+    r = ts;
+    while (r.p < r.end) {
+        struct pb sub;
+        /* samples are "12 <len> ..." and usually follow each other */
+        if (r.p[0] == 0x12 && r.end - r.p >= 2 && r.p[1] < 0x80) {
+            size_t len = r.p[1];
+            if (len > (size_t)(r.end - r.p - 2))
+                goto bad;
+            sub.p = r.p + 2;
+            sub.end = sub.p + len;
+            r.p = sub.end;
+        } else {
+            if (!pb_key(&r, &field, &wt))
+                goto bad;
+            if (field != 2 || wt != 2) {
+                if (!pb_skip(&r, wt))
+                    goto bad;
+                continue;
+            }
+            if (!pb_bytes(&r, &sub))
+                goto bad;
+        }
+        if (!decode_sample(sub, &s[i]))
+            goto bad;
         if (i && s[i].t <= s[i - 1].t)
             ordered = false;
+        i++;
     }
     if (!ordered) {
-        got = sg_rr__sort_dedupe(s, n);
+        long got = sg_rr__sort_dedupe(s, n);
         if (got < 0)
             return sg_err_set(err, SG_ENOMEM, "sorting samples");
         n = (size_t)got;
@@ -88,37 +218,28 @@ static int convert_series(const Prometheus__TimeSeries *ts, const struct sg_rr_d
         return SG_OK;
     out->samples = s + lo;
     out->count = hi - lo;
-
-    if (ts->n_labels > 4096)
-        return sg_err_set(err, SG_ELIMIT, "a series has more than 4096 labels");
-    lv = sg_arena_alloc_array(arena, ts->n_labels ? ts->n_labels : 1, sizeof(*lv));
-    if (!lv)
-        return mem_err(arena, err);
-    ordered = true;
-    for (size_t i = 0; i < ts->n_labels; i++) {
-        const Prometheus__Label *l = ts->labels[i];
-        size_t nlen = strlen(l->name);
-        if (dropped(q, l->name, nlen))
-            continue;
-        if (sg_arena_str(arena, sg_str_make(l->name, nlen), &lv[nl].name) != SG_OK ||
-            sg_arena_str(arena, sg_str_c(l->value), &lv[nl].value) != SG_OK)
-            return mem_err(arena, err);
-        if (nl && sg_str_cmp(lv[nl - 1].name, lv[nl].name) >= 0)
-            ordered = false;
-        nl++;
+    /* labels: sorted by name, copied out of the body */
+    if (!lordered) {
+        qsort(c->lbuf, nl, sizeof(*c->lbuf), label_name_cmp);
+        for (size_t k = 1; k < nl; k++)
+            if (sg_str_eq(c->lbuf[k].name, c->lbuf[k - 1].name))
+                return sg_err_set(err, SG_EPROTO, "label \"%.*s\" appears twice in a series",
+                                  (int)(c->lbuf[k].name.len > 200 ? 200 : c->lbuf[k].name.len),
+                                  c->lbuf[k].name.ptr);
     }
-    if (!ordered) {
-        qsort(lv, nl, sizeof(*lv), label_name_cmp);
-        for (uint32_t i = 1; i < nl; i++)
-            if (sg_str_eq(lv[i].name, lv[i - 1].name))
-                return sg_err_set(err, SG_EPROTO,
-                                  "label \"%.200s\" appears twice in a series",
-                                  lv[i].name.ptr);
-    }
-    out->labels.v = lv;
-    out->labels.count = nl;
+    out->labels.v = sg_arena_alloc_array(c->arena, nl ? nl : 1, sizeof(*out->labels.v));
+    if (!out->labels.v)
+        return mem_err(c->arena, err);
+    for (size_t k = 0; k < nl; k++)
+        if (sg_arena_str(c->arena, c->lbuf[k].name, &out->labels.v[k].name) != SG_OK ||
+            sg_arena_str(c->arena, c->lbuf[k].value, &out->labels.v[k].value) != SG_OK)
+            return mem_err(c->arena, err);
+    out->labels.count = (uint32_t)nl;
     *keep = true;
     return SG_OK;
+bad:
+    return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed TimeSeries in result %zu",
+                      c->qi);
 }
 
 static int series_cmp(const void *a, const void *b)
@@ -127,89 +248,130 @@ static int series_cmp(const void *a, const void *b)
     return sg_rr__labels_cmp(&x->labels, &y->labels);
 }
 
-int sg_rr__decode_samples(const void *p, size_t len, const struct sg_rr_decode_query *qs,
-                          size_t nq, const struct sg_rr_decode_limits *lim, struct sg_arena *arena,
+/* One QueryResult into set. */
+static int decode_result(struct sctx *c, const struct sg_rr_decode_query *q, struct pb qr,
+                         struct sg_series_set *set, struct sg_err *err)
+{
+    struct pb r = qr;
+    uint64_t field;
+    unsigned wt;
+    size_t n = 0, count = 0;
+    bool sorted = true;
+    struct sg_series *v;
+    int rc;
+
+    while (r.p < r.end) { /* count the series */
+        if (!pb_key(&r, &field, &wt) || !pb_skip(&r, wt))
+            goto bad;
+        if (field == 1 && wt == 2)
+            n++;
+    }
+    set->v = NULL;
+    set->count = 0;
+    set->sorted = true;
+    if (!n)
+        return SG_OK;
+    v = sg_arena_alloc_array(c->arena, n, sizeof(*v));
+    if (!v)
+        return mem_err(c->arena, err);
+    r = qr;
+    while (r.p < r.end) {
+        struct pb ts;
+        bool keep;
+        if (!pb_key(&r, &field, &wt))
+            goto bad;
+        if (field != 1 || wt != 2) {
+            if (!pb_skip(&r, wt))
+                goto bad;
+            continue;
+        }
+        if (!pb_bytes(&r, &ts))
+            goto bad;
+        rc = decode_series(c, q, ts, &v[count], &keep, err);
+        if (rc != SG_OK)
+            return rc;
+        if (!keep)
+            continue;
+        if (count && sg_rr__labels_cmp(&v[count - 1].labels, &v[count].labels) >= 0)
+            sorted = false;
+        count++;
+    }
+    if (!sorted)
+        qsort(v, count, sizeof(*v), series_cmp);
+    rc = sg_rr__finish_set(v, &count, true, c->arena, err);
+    if (rc != SG_OK)
+        return rc;
+    set->v = count ? v : NULL;
+    set->count = count;
+    return SG_OK;
+bad:
+    return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed QueryResult %zu", c->qi);
+}
+
+int sg_rr__decode_samples(struct sg_buf *body, const struct sg_rr_decode_query *qs, size_t nq,
+                          const struct sg_rr_decode_limits *lim, struct sg_arena *arena,
                           struct sg_series_set *sets, struct sg_rr_stats *stats,
                           struct sg_err *err)
 {
-    size_t ulen = 0, total = 0;
+    size_t ulen = 0, nres = 0;
     char *raw = NULL;
-    struct sg_arena pba;
-    ProtobufCAllocator alloc = {pb_alloc, pb_free, &pba};
-    Prometheus__ReadResponse *resp = NULL;
+    struct sctx c = {lim, arena, NULL, 0, 0, 0};
+    struct pb r;
+    uint64_t field;
+    unsigned wt;
     int rc = SG_OK;
 
-    if (snappy_uncompressed_length(p, len, &ulen) != SNAPPY_OK)
-        return sg_err_set(err, SG_EPROTO, "SAMPLES response is not snappy "
-                                          "compressed data");
+    (void)stats;
+    if (snappy_uncompressed_length(body->data ? body->data : "", body->len, &ulen) != SNAPPY_OK)
+        return sg_err_set(err, SG_EPROTO, "SAMPLES response is not snappy compressed data");
     if (ulen > lim->max_response_bytes)
         return sg_err_set(err, SG_ELIMIT,
-                          "SAMPLES response decompresses to %zu bytes, over the "
-                          "limit of %zu bytes",
+                          "SAMPLES response decompresses to %zu bytes, over the limit of %zu "
+                          "bytes",
                           ulen, lim->max_response_bytes);
     raw = sg_malloc(ulen ? ulen : 1);
     if (!raw)
         return sg_err_set(err, SG_ENOMEM, "out of memory for %zu bytes", ulen);
-    if (snappy_uncompress(p, len, raw, &ulen) != SNAPPY_OK) {
+    if (snappy_uncompress(body->data ? body->data : "", body->len, raw, &ulen) != SNAPPY_OK) {
         sg_free(raw);
         return sg_err_set(err, SG_EPROTO, "SAMPLES response: corrupt snappy data");
     }
-    /* protobuf-c needs about 48 bytes per sample of 11+ wire bytes; the cap
-     * bounds what a hostile body of empty messages could make it allocate */
-    sg_arena_init(&pba, 8 * ulen + ((size_t)64 << 20));
-    resp = prometheus__read_response__unpack(&alloc, ulen, (const uint8_t *)raw);
-    if (!resp) {
-        rc = sg_err_set(err, pba.max_bytes && pba.used + 4096 >= pba.max_bytes ? SG_ELIMIT
-                                                                             : SG_EPROTO,
-                        "SAMPLES response is not a valid ReadResponse protobuf");
-        goto out;
-    }
-    if (resp->n_results != nq) {
-        rc = sg_err_set(err, SG_EPROTO,
-                        "the server answered %zu results for %zu quer%s",
-                        resp->n_results, nq, nq == 1 ? "y" : "ies");
-        goto out;
-    }
-    for (size_t i = 0; i < nq; i++) {
-        const Prometheus__QueryResult *qr = resp->results[i];
-        struct sg_series *v;
-        size_t count = 0;
-        bool sorted = true;
-
-        for (size_t k = 0; k < qr->n_timeseries; k++)
-            total += qr->timeseries[k]->n_samples;
-        if (total > lim->max_samples) {
-            rc = sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
-                            lim->max_samples);
+    sg_buf_cleanup(body);
+    /* count the results first: a mismatch is reported before any work */
+    r.p = (const uint8_t *)raw;
+    r.end = r.p + ulen;
+    while (r.p < r.end) {
+        if (!pb_key(&r, &field, &wt) || !pb_skip(&r, wt)) {
+            rc = sg_err_set(err, SG_EPROTO, "SAMPLES response is not a valid ReadResponse");
             goto out;
         }
-        v = sg_arena_alloc_array(arena, qr->n_timeseries ? qr->n_timeseries : 1, sizeof(*v));
-        if (!v) {
-            rc = mem_err(arena, err);
-            goto out;
+        if (field == 1 && wt == 2)
+            nres++;
+    }
+    if (nres != nq) {
+        rc = sg_err_set(err, SG_EPROTO, "the server answered %zu results for %zu quer%s", nres,
+                        nq, nq == 1 ? "y" : "ies");
+        goto out;
+    }
+    r.p = (const uint8_t *)raw;
+    while (r.p < r.end) {
+        struct pb qr;
+        if (!pb_key(&r, &field, &wt))
+            break; /* checked above */
+        if (field != 1 || wt != 2) {
+            if (!pb_skip(&r, wt))
+                break;
+            continue;
         }
-        for (size_t k = 0; k < qr->n_timeseries; k++) {
-            bool keep;
-            rc = convert_series(qr->timeseries[k], &qs[i], arena, &v[count], &keep, err);
-            if (rc != SG_OK)
-                goto out;
-            if (!keep)
-                continue;
-            if (count && sg_rr__labels_cmp(&v[count - 1].labels, &v[count].labels) >= 0)
-                sorted = false;
-            count++;
-        }
-        if (!sorted)
-            qsort(v, count, sizeof(*v), series_cmp);
-        rc = sg_rr__finish_set(v, &count, true, arena, err);
+        if (!pb_bytes(&r, &qr))
+            break;
+        rc = decode_result(&c, &qs[c.qi], qr, &sets[c.qi], err);
         if (rc != SG_OK)
             goto out;
-        sets[i].v = count ? v : NULL;
-        sets[i].count = count;
-        sets[i].sorted = true;
+        c.qi++;
     }
 out:
-    sg_arena_cleanup(&pba); /* frees everything protobuf-c allocated */
+    sg_free(c.lbuf);
     sg_free(raw);
     return rc;
 }
