@@ -97,4 +97,21 @@ void sg_cli_print_help(const struct sg_cmd *cmd);
     {"response-type", 0, SG_FLAG_VALUE, "TYPE",                                                  \
      "remote-read response type: auto, samples or streamed (default auto)"}
 
+struct sg_arena;
+struct sg_config;
+struct sg_err;
+struct sg_rr_options;
+
+/* Remote-read options for a command that takes SG_CLI_RR_FLAGS: defaults,
+ * then --config.file's remote_read (the loaded config is returned in
+ * *cfg_out for the caller to sg_config_free; NULL without the flag), then
+ * the flags; url (the command's URL argument, may be NULL) replaces the
+ * config's. Strings point into args, the config and arena a. SG_EINVAL
+ * naming the flag for a bad value; config load errors as loaded. */
+int sg_cli_rr_options(const struct sg_cmd_args *args, const char *url, struct sg_arena *a,
+                      struct sg_rr_options *o, struct sg_config **cfg_out, struct sg_err *err);
+
+/* Write data to path (created or truncated). SG_EIO naming the path. */
+int sg_cli_write_file(const char *path, const void *data, size_t len, struct sg_err *err);
+
 #endif

@@ -116,6 +116,8 @@ void sg_cli_print_help(const struct sg_cmd *cmd)
         const struct sg_flag_def *f = &cmd->flags[i];
         char left[80];
         int n;
+        if (!f->help)
+            continue; /* accepted but not listed */
         if (f->short_name)
             n = snprintf(left, sizeof(left), "  -%c, --%s", f->short_name, f->name);
         else
