@@ -14,7 +14,10 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "stopgate/config.h"
 #include "stopgate/duration.h"
+#include "stopgate/labels.h"
+#include "stopgate/rr.h"
 
 static char *trim(char *s)
 {

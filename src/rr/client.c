@@ -28,6 +28,7 @@
 #include "rr/rr_int.h"
 #include "sg_build_config.h"
 #include "stopgate/clock.h"
+#include "stopgate/duration.h"
 #include "stopgate/fs.h"
 #include "stopgate/log.h"
 
@@ -358,10 +359,15 @@ static void on_req_closed(uv_handle_t *h)
 static void finish(struct sg_rr_req *r, const struct sg_rr_result *res, struct sg_err *e)
 {
     if (e && e->code != SG_ECANCELED) {
-        if (e->code == SG_ETIMEDOUT)
-            snprintf(e->msg, sizeof(e->msg), "timed out after %lld ms%s",
-                     (long long)r->c->o.timeout_ms,
-                     r->attempts > 1 ? " (over several attempts)" : "");
+        if (e->code == SG_ETIMEDOUT) {
+            char d[SG_DURATION_FMT_MAX];
+            sg_duration_format(r->c->o.timeout_ms, d, sizeof(d));
+            snprintf(e->msg, sizeof(e->msg), "timed out after %s", d);
+        }
+        if (r->attempts > 1) {
+            size_t len = strlen(e->msg);
+            snprintf(e->msg + len, sizeof(e->msg) - len, " (%d attempts)", r->attempts);
+        }
         sg_err_prefix(e, "remote read from %s: ", r->c->url_redacted);
     }
     r->cb(res, e, r->arg);
