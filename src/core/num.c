@@ -2,9 +2,10 @@
  *
  * Shortest digits: the shortest decimal that reads back as v is found by
  * asking the C library for the correctly rounded k-digit decimal and
- * checking the round trip; the property is monotonic in k, so a binary
- * search over k = 1..17 finds the least k. The correctly rounded k-digit
- * value is the one closest to v, which is also Go's pick among equally
+ * checking the round trip; the property is monotonic in k. The 15-digit
+ * rounding is tried first (it settles every value with at most 15
+ * significant digits in one conversion); otherwise k is 16 or 17. The
+ * correctly rounded k-digit value is the one closest to v, which is also Go's pick among equally
  * short candidates. The one exception is an exact power of two, whose
  * rounding interval is narrower below than above: there a k-digit decimal
  * one unit above the rounded one may round-trip when the rounded one does
@@ -12,6 +13,7 @@
  * path (their digits are the shortest form).
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,19 @@ int sg_num_shortest(double v, char digits[32], int *dp)
         return len;
     }
     pow2 = frexp(x, &ex) == 0.5;
+    /* At most one 15-digit decimal lies within a double's rounding interval
+     * (15 digits are coarser than 53 bits), so when the 15-digit rounding
+     * reads back, every shorter candidate is that same decimal with zeros
+     * dropped: it is the answer, found with one conversion. Subnormals
+     * have fewer bits and are left to the search. */
+    n = x >= DBL_MIN ? rounded_digits(x, 15, best, &best_dp) : 0;
+    if (n > 0 && reads_back(best, n, best_dp, x)) {
+        memcpy(digits, best, (size_t)n + 1);
+        *dp = best_dp;
+        return n;
+    }
+    if (n > 0)
+        lo = 16;
     /* binary search for the least k whose rounded value reads back */
     while (lo < hi) {
         int mid = (lo + hi) / 2, d;
