@@ -1,0 +1,383 @@
+/* tests/unit/test_promql_eval.c - the evaluator on hand-built expression
+ * trees over a small in-memory store: lookback and stale markers, range
+ * functions, aggregation, vector matching and its errors, subqueries, the
+ * sample limit, plans, and the JSON and text output.
+ *
+ * Expected values were checked with promtool 2.42 (`promtool test rules`
+ * on the same series) where they are not obvious from the definition.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stopgate/promql.h"
+#include "stopgate/store.h"
+
+#define S(x) sg_str_make((x), sizeof(x) - 1)
+
+static struct sg_arena A;
+static struct sg_store *ST;
+
+/* ---- tree builders (everything in arena A) ---------------------------------------- */
+
+static struct sg_node *node(enum sg_node_kind k, enum sg_vtype t)
+{
+    struct sg_node *n = sg_arena_alloc(&A, sizeof(*n));
+    assert_non_null(n);
+    n->kind = k;
+    n->type = t;
+    return n;
+}
+
+static struct sg_node *num(double v)
+{
+    struct sg_node *n = node(SG_N_NUMBER, SG_VT_SCALAR);
+    n->u.number = v;
+    return n;
+}
+
+static struct sg_node *str(const char *s)
+{
+    struct sg_node *n = node(SG_N_STRING, SG_VT_STRING);
+    n->u.string = sg_str_c(s);
+    return n;
+}
+
+/* sel("up", "job", "a", NULL): name plus equality matchers */
+static struct sg_node *sel(const char *name, ...)
+{
+    struct sg_node *n = node(SG_N_SELECTOR, SG_VT_VECTOR);
+    struct sg_matcher *m = sg_arena_alloc_array(&A, 16, sizeof(*m));
+    size_t k = 0;
+    va_list ap;
+    const char *ln;
+
+    assert_non_null(m);
+    assert_int_equal(sg_matcher_init(&m[k++], &A, SG_MATCH_EQ, S("__name__"), sg_str_c(name), NULL,
+                                     NULL),
+                     SG_OK);
+    va_start(ap, name);
+    while ((ln = va_arg(ap, const char *)) != NULL) {
+        const char *lv = va_arg(ap, const char *);
+        assert_int_equal(sg_matcher_init(&m[k++], &A, SG_MATCH_EQ, sg_str_c(ln), sg_str_c(lv), NULL,
+                                         NULL),
+                         SG_OK);
+    }
+    va_end(ap);
+    n->u.sel.name = sg_str_c(name);
+    n->u.sel.matchers = m;
+    n->u.sel.nmatchers = k;
+    return n;
+}
+
+static struct sg_node *rng(struct sg_node *s, int64_t range_ms)
+{
+    s->kind = SG_N_RANGE;
+    s->type = SG_VT_MATRIX;
+    s->u.sel.range_ms = range_ms;
+    return s;
+}
+
+static struct sg_node *call(const char *fname, enum sg_vtype ret, int nargs, ...)
+{
+    struct sg_node *n = node(SG_N_CALL, ret);
+    struct sg_func *f = sg_arena_alloc(&A, sizeof(*f));
+    va_list ap;
+
+    f->name = fname;
+    f->ret = ret;
+    n->u.call.func = f;
+    n->u.call.args = sg_arena_alloc_array(&A, (size_t)nargs + 1, sizeof(struct sg_node *));
+    n->u.call.nargs = (size_t)nargs;
+    va_start(ap, nargs);
+    for (int i = 0; i < nargs; i++)
+        n->u.call.args[i] = va_arg(ap, struct sg_node *);
+    va_end(ap);
+    return n;
+}
+
+static struct sg_node *aggr(enum sg_aggop op, struct sg_node *e, struct sg_node *param,
+                            bool without, int ngroup, ...)
+{
+    struct sg_node *n = node(SG_N_AGGR, SG_VT_VECTOR);
+    va_list ap;
+
+    n->u.aggr.op = op;
+    n->u.aggr.expr = e;
+    n->u.aggr.param = param;
+    n->u.aggr.without = without;
+    n->u.aggr.has_grouping = ngroup > 0 || without;
+    n->u.aggr.grouping = sg_arena_alloc_array(&A, (size_t)ngroup + 1, sizeof(struct sg_str));
+    n->u.aggr.ngrouping = (size_t)ngroup;
+    va_start(ap, ngroup);
+    for (int i = 0; i < ngroup; i++)
+        n->u.aggr.grouping[i] = sg_str_c(va_arg(ap, const char *));
+    va_end(ap);
+    return n;
+}
+
+static struct sg_node *bin(enum sg_binop op, struct sg_node *l, struct sg_node *r, bool rb)
+{
+    struct sg_node *n = node(SG_N_BINARY, SG_VT_VECTOR);
+
+    n->u.bin.op = op;
+    n->u.bin.lhs = l;
+    n->u.bin.rhs = r;
+    n->u.bin.return_bool = rb;
+    if (l->type == SG_VT_SCALAR && r->type == SG_VT_SCALAR)
+        n->type = SG_VT_SCALAR;
+    if (l->type == SG_VT_VECTOR && r->type == SG_VT_VECTOR) {
+        n->u.bin.matching = sg_arena_alloc(&A, sizeof(struct sg_vector_matching));
+        if (op == SG_OP_AND || op == SG_OP_OR || op == SG_OP_UNLESS)
+            n->u.bin.matching->card = SG_CARD_MANY_TO_MANY;
+    }
+    return n;
+}
+
+static void matching(struct sg_node *b, bool on, enum sg_card card, int nl, ...)
+{
+    struct sg_vector_matching *vm = b->u.bin.matching;
+    va_list ap;
+
+    vm->on = on;
+    vm->card = card;
+    vm->labels = sg_arena_alloc_array(&A, (size_t)nl + 1, sizeof(struct sg_str));
+    vm->nlabels = (size_t)nl;
+    va_start(ap, nl);
+    for (int i = 0; i < nl; i++)
+        vm->labels[i] = sg_str_c(va_arg(ap, const char *));
+    va_end(ap);
+}
+
+static struct sg_node *subq(struct sg_node *e, int64_t range_ms, int64_t step_ms)
+{
+    struct sg_node *n = node(SG_N_SUBQUERY, SG_VT_MATRIX);
+    n->u.subq.expr = e;
+    n->u.subq.range_ms = range_ms;
+    n->u.subq.step_ms = step_ms;
+    return n;
+}
+
+/* ---- data ------------------------------------------------------------------------------ */
+
+static void add(const char *name, const char *k1, const char *v1, int64_t t0, int64_t step,
+                int n, const double *vals)
+{
+    struct sg_label lb[3];
+    struct sg_labels ls = {lb, 0};
+    struct sg_err err;
+
+    lb[ls.count].name = S("__name__");
+    lb[ls.count++].value = sg_str_c(name);
+    if (k1) {
+        lb[ls.count].name = sg_str_c(k1);
+        lb[ls.count++].value = sg_str_c(v1);
+    }
+    assert_int_equal(sg_labels_sort(&ls, NULL), SG_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(sg_store_append(ST, &ls, t0 + i * step, vals[i], &err), SG_OK);
+}
+
+static int setup(void **state)
+{
+    static const double up_a[] = {1, 1, 1, 0, 1};
+    static const double cnt[] = {0, 10, 20, 5, 15, 25, 35, 45, 55, 65, 75};
+    double stale[3] = {1, 2, 0};
+
+    (void)state;
+    sg_arena_init(&A, 0);
+    ST = sg_store_new(0);
+    stale[2] = sg_stale_nan();
+    add("up", "job", "a", 0, 60000, 5, up_a);
+    add("up", "job", "b", 0, 60000, 3, up_a);
+    add("c", "job", "a", 0, 60000, 11, cnt);
+    add("s", "job", "a", 0, 60000, 3, stale);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sg_store_free(ST);
+    sg_arena_cleanup(&A);
+    return 0;
+}
+
+/* Plan, select from the store, evaluate at t; JSON of the result. */
+static int run(struct sg_node *e, int64_t t, const struct sg_promql_opts *opts, char *json,
+               size_t n, struct sg_err *err)
+{
+    struct sg_promql_selection *sels;
+    struct sg_series_set *sets;
+    struct sg_value v;
+    struct sg_buf out;
+    size_t ns;
+    int rc;
+
+    sg_err_clear(err);
+    rc = sg_promql_plan(e, t, t, 0, opts, &A, &sels, &ns, err);
+    assert_int_equal(rc, SG_OK);
+    sets = sg_arena_alloc_array(&A, ns + 1, sizeof(*sets));
+    for (size_t i = 0; i < ns; i++)
+        assert_int_equal(sg_store_select(ST, sels[i].matchers, sels[i].nmatchers, sels[i].mint_ms,
+                                         sels[i].maxt_ms, &A, &sets[i], err),
+                         SG_OK);
+    rc = sg_promql_eval_instant(e, t, opts, sets, ns, &A, &v, err);
+    if (rc != SG_OK)
+        return rc;
+    sg_buf_init(&out, n - 1);
+    assert_int_equal(sg_promql_format_json(&v, NULL, &out), SG_OK);
+    snprintf(json, n, "%s", sg_buf_cstr(&out));
+    sg_buf_cleanup(&out);
+    return SG_OK;
+}
+
+static void expect(struct sg_node *e, int64_t t, const char *want)
+{
+    char got[4096];
+    struct sg_err err;
+    int rc = run(e, t, NULL, got, sizeof(got), &err);
+
+    if (rc != SG_OK)
+        fail_msg("evaluation failed: %s", err.msg);
+    assert_string_equal(got, want);
+}
+
+static void expect_error(struct sg_node *e, int64_t t, const struct sg_promql_opts *opts,
+                         const char *want)
+{
+    char got[4096];
+    struct sg_err err;
+    int rc = run(e, t, opts, got, sizeof(got), &err);
+
+    assert_int_not_equal(rc, SG_OK);
+    assert_string_equal(err.msg, want);
+}
+
+/* ---- cases --------------------------------------------------------------------------- */
+
+static void selector_lookback_and_stale(void **state)
+{
+    (void)state;
+    expect(sel("up", "job", "a", NULL), 240000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},"
+           "\"value\":[240,\"1\"]}]}");
+    /* the last sample at 240s is visible up to and including 540s (closed lookback) */
+    expect(sel("up", "job", "a", NULL), 540000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},"
+           "\"value\":[540,\"1\"]}]}");
+    expect(sel("up", "job", "a", NULL), 540001, "{\"resultType\":\"vector\",\"result\":[]}");
+    /* a stale latest sample hides the series */
+    expect(sel("s", NULL), 150000, "{\"resultType\":\"vector\",\"result\":[]}");
+    expect(sel("s", NULL), 60500,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"s\",\"job\":\"a\"},"
+           "\"value\":[60.500,\"2\"]}]}");
+}
+
+static void rate_and_friends(void **state)
+{
+    (void)state;
+    /* counter 0 10 20 5 15 ... every 60s; reset at 180s */
+    expect(call("increase", SG_VT_VECTOR, 1, rng(sel("c", NULL), 300000)), 300000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[300,"
+           "\"45\"]}]}");
+    expect(call("rate", SG_VT_VECTOR, 1, rng(sel("c", NULL), 300000)), 600000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[600,"
+           "\"0.16666666666666669\"]}]}");
+    expect(call("last_over_time", SG_VT_VECTOR, 1, rng(sel("c", NULL), 300000)), 600000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"c\",\"job\":\"a\"},"
+           "\"value\":[600,\"75\"]}]}");
+    expect(call("resets", SG_VT_VECTOR, 1, rng(sel("c", NULL), 600000)), 600000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[600,"
+           "\"1\"]}]}");
+    /* stale samples are not in range vectors */
+    expect(call("count_over_time", SG_VT_VECTOR, 1, rng(sel("s", NULL), 600000)), 150000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[150,"
+           "\"2\"]}]}");
+}
+
+static void aggregation_and_topk(void **state)
+{
+    (void)state;
+    expect(aggr(SG_AGG_SUM, sel("up", NULL), NULL, false, 0), 120000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[120,\"2\"]}]}");
+    expect(aggr(SG_AGG_COUNT, sel("up", NULL), NULL, false, 1, "job"), 120000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[120,"
+           "\"1\"]},{\"metric\":{\"job\":\"b\"},\"value\":[120,\"1\"]}]}");
+    expect(aggr(SG_AGG_TOPK, sel("up", NULL), num(1), false, 0), 180000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"b\"},"
+           "\"value\":[180,\"1\"]}]}");
+}
+
+static void binops_and_matching_errors(void **state)
+{
+    struct sg_node *b;
+
+    (void)state;
+    expect(bin(SG_OP_ADD, num(1), num(2), false), 0,
+           "{\"resultType\":\"scalar\",\"result\":[0,\"3\"]}");
+    expect(bin(SG_OP_GTR, sel("up", NULL), num(0.5), false), 180000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"b\"},"
+           "\"value\":[180,\"1\"]}]}");
+    expect(bin(SG_OP_MUL, sel("up", NULL), sel("c", NULL), false), 0,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[0,"
+           "\"0\"]}]}");
+    b = bin(SG_OP_ADD, sel("c", NULL), sel("up", NULL), false);
+    matching(b, true, SG_CARD_ONE_TO_ONE, 0);
+    expect_error(b, 0, NULL,
+                 "found duplicate series for the match group {} on the right hand-side of the "
+                 "operation: [{__name__=\"up\", job=\"b\"}, {__name__=\"up\", job=\"a\"}];many-to-many "
+                 "matching not allowed: matching labels must be unique on one side");
+    b = bin(SG_OP_ADD, sel("up", NULL), sel("c", NULL), false);
+    matching(b, true, SG_CARD_ONE_TO_ONE, 0);
+    expect_error(b, 0, NULL,
+                 "multiple matches for labels: many-to-one matching must be explicit "
+                 "(group_left/group_right)");
+}
+
+static void label_functions(void **state)
+{
+    (void)state;
+    expect(call("label_replace", SG_VT_VECTOR, 5, sel("up", "job", "a", NULL), str("x"),
+                str("$1-y${1}"), str("job"), str("(.*)")),
+           0,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\","
+           "\"x\":\"a-ya\"},\"value\":[0,\"1\"]}]}");
+    expect(call("label_join", SG_VT_VECTOR, 5, sel("up", "job", "a", NULL), str("x"), str("<&>"),
+                str("job"), str("__name__")),
+           0,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\","
+           "\"x\":\"a\\u003c\\u0026\\u003eup\"},\"value\":[0,\"1\"]}]}");
+}
+
+static void subquery_and_limit(void **state)
+{
+    struct sg_promql_opts o = {0};
+
+    (void)state;
+    expect(call("max_over_time", SG_VT_VECTOR, 1, subq(sel("c", NULL), 300000, 60000)), 600000,
+           "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[600,"
+           "\"75\"]}]}");
+    o.max_samples = 2;
+    expect_error(call("count_over_time", SG_VT_VECTOR, 1, rng(sel("c", NULL), 300000)), 300000, &o,
+                 "query processing would load too many samples into memory in query execution");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(selector_lookback_and_stale),
+        cmocka_unit_test(rate_and_friends),
+        cmocka_unit_test(aggregation_and_topk),
+        cmocka_unit_test(binops_and_matching_errors),
+        cmocka_unit_test(label_functions),
+        cmocka_unit_test(subquery_and_limit),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
