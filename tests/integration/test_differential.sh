@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# tests/integration/test_differential.sh - random PromQL against a real
+# Prometheus 2.42: the fixed data set of tests/differential/gen.py is
+# backfilled with promtool, then every committed seed's expressions and 100
+# from a fresh seed are evaluated by `stopgate query instant -o json` over
+# remote read and by /api/v1/query, and the answers compared
+# (tests/differential/run.py prints the TAP lines and the fresh seed).
+# SG_DIFF_SEED fixes the fresh seed; SG_DIFF_FRESH sets its case count.
+. "$(dirname "$0")/../lib/lib.sh"
+
+diff_dir="$SG_SRC/tests/differential"
+python3 "$diff_dir/gen.py" data "$SG_TEST_TMP/data.om" || exit 1
+sg_prom_backfill "$SG_TEST_TMP/data.om" "$SG_TEST_TMP/tsdb" || exit 1
+sg_prom_start "$SG_TEST_TMP/tsdb" || exit 1
+
+args=(--prom "$PROM_URL" --stopgate "$STOPGATE" --seeds "$diff_dir/seeds.txt"
+      --fresh "${SG_DIFF_FRESH:-100}")
+if [ -n "${SG_DIFF_SEED:-}" ]; then
+  args+=(--fresh-seed "$SG_DIFF_SEED")
+fi
+python3 "$diff_dir/run.py" "${args[@]}"
