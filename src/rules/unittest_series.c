@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "rules/unittest_int.h"
+#include "stopgate/labels.h"
 #include "stopgate/num.h"
 #include "stopgate/store.h"
 #include "stopgate/unittest.h"
@@ -35,155 +36,29 @@
 
 uint32_t sg_ut__rune(const char *s, size_t n, size_t i, size_t *width)
 {
-    const unsigned char *p = (const unsigned char *)s + i;
-    size_t left = n - i;
-    uint32_t r;
-
-    *width = 1;
-    if (p[0] < 0x80)
-        return p[0];
-    if (p[0] >= 0xC2 && p[0] <= 0xDF && left >= 2 && (p[1] & 0xC0) == 0x80) {
-        *width = 2;
-        return ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
-    }
-    if (p[0] >= 0xE0 && p[0] <= 0xEF && left >= 3 && (p[1] & 0xC0) == 0x80 &&
-        (p[2] & 0xC0) == 0x80) {
-        r = ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-        if (r >= 0x800 && (r < 0xD800 || r > 0xDFFF)) {
-            *width = 3;
-            return r;
-        }
-        return 0xFFFD;
-    }
-    if (p[0] >= 0xF0 && p[0] <= 0xF4 && left >= 4 && (p[1] & 0xC0) == 0x80 &&
-        (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80) {
-        r = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3F) << 12) |
-            ((uint32_t)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
-        if (r >= 0x10000 && r <= 0x10FFFF) {
-            *width = 4;
-            return r;
-        }
-    }
-    return 0xFFFD;
-}
-
-/* An approximation of Go's unicode.IsPrint outside ASCII: the format and
- * separator characters that Go escapes are treated as non-printable. */
-static bool is_print(uint32_t r)
-{
-    if (r < 0x80)
-        return r >= 0x20 && r < 0x7F;
-    if (r < 0xA0 || r == 0xAD)
-        return false;
-    if ((r >= 0x2000 && r <= 0x200F) || (r >= 0x2028 && r <= 0x202F) ||
-        (r >= 0x205F && r <= 0x206F) || r == 0x3000 || r == 0xFEFF || r == 0x1680 ||
-        (r >= 0xFFF9 && r <= 0xFFFB))
-        return false;
-    if (r >= 0xE000 && r <= 0xF8FF)
-        return false;
-    return true;
-}
-
-static int append_escaped(uint32_t r, size_t width, bool bad, char quote, struct sg_buf *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    char b[16];
-    size_t n = 0;
-
-    if (bad && width == 1) { /* an invalid byte: \x.. of the byte itself */
-        return SG_OK;        /* handled by the caller, which knows the byte */
-    }
-    if (r == (uint32_t)quote || r == '\\') {
-        b[n++] = '\\';
-        b[n++] = (char)r;
-    } else if (is_print(r)) {
-        if (r < 0x80) {
-            b[n++] = (char)r;
-        } else if (r < 0x800) {
-            b[n++] = (char)(0xC0 | (r >> 6));
-            b[n++] = (char)(0x80 | (r & 0x3F));
-        } else if (r < 0x10000) {
-            b[n++] = (char)(0xE0 | (r >> 12));
-            b[n++] = (char)(0x80 | ((r >> 6) & 0x3F));
-            b[n++] = (char)(0x80 | (r & 0x3F));
-        } else {
-            b[n++] = (char)(0xF0 | (r >> 18));
-            b[n++] = (char)(0x80 | ((r >> 12) & 0x3F));
-            b[n++] = (char)(0x80 | ((r >> 6) & 0x3F));
-            b[n++] = (char)(0x80 | (r & 0x3F));
-        }
-    } else {
-        b[n++] = '\\';
-        switch (r) {
-        case '\a':
-            b[n++] = 'a';
-            break;
-        case '\b':
-            b[n++] = 'b';
-            break;
-        case '\f':
-            b[n++] = 'f';
-            break;
-        case '\n':
-            b[n++] = 'n';
-            break;
-        case '\r':
-            b[n++] = 'r';
-            break;
-        case '\t':
-            b[n++] = 't';
-            break;
-        case '\v':
-            b[n++] = 'v';
-            break;
-        default:
-            if (r < ' ' || r == 0x7F) {
-                b[n++] = 'x';
-                b[n++] = hex[(r >> 4) & 0xF];
-                b[n++] = hex[r & 0xF];
-            } else if (r < 0x10000) {
-                b[n++] = 'u';
-                for (int s = 12; s >= 0; s -= 4)
-                    b[n++] = hex[(r >> s) & 0xF];
-            } else {
-                b[n++] = 'U';
-                for (int s = 28; s >= 0; s -= 4)
-                    b[n++] = hex[(r >> s) & 0xF];
-            }
-        }
-    }
-    return sg_buf_append(out, b, n);
+    return sg_utf8_decode(s + i, n - i, width);
 }
 
 int sg_ut__quote(struct sg_str s, size_t max_runes, struct sg_buf *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t i = 0, runes = 0;
-    int rc = sg_buf_putc(out, '"');
+    size_t i = 0, runes = 0, w;
 
-    while (rc == SG_OK && i < s.len && (max_runes == 0 || runes < max_runes)) {
-        size_t w;
-        uint32_t r = sg_ut__rune(s.ptr, s.len, i, &w);
-        if (r == 0xFFFD && w == 1) {
-            char b[4] = {'\\', 'x', hex[((unsigned char)s.ptr[i] >> 4) & 0xF],
-                         hex[(unsigned char)s.ptr[i] & 0xF]};
-            rc = sg_buf_append(out, b, 4);
-        } else {
-            rc = append_escaped(r, w, false, '"', out);
-        }
+    if (max_runes == 0)
+        return sg_quote_go(s, out);
+    /* fmt's %.Nq: the first N runes, then quoted */
+    while (i < s.len && runes < max_runes) {
+        (void)sg_utf8_decode(s.ptr + i, s.len - i, &w);
         i += w;
         runes++;
     }
-    if (rc == SG_OK)
-        rc = sg_buf_putc(out, '"');
-    return rc;
+    return sg_quote_go(sg_str_make(s.ptr, i), out);
 }
 
 int sg_ut__quote_rune(uint32_t r, struct sg_buf *out)
 {
     int rc = sg_buf_putc(out, '\'');
     if (rc == SG_OK)
-        rc = append_escaped(r, 0, false, '\'', out);
+        rc = sg_quote_go_rune(r, '\'', out);
     if (rc == SG_OK)
         rc = sg_buf_putc(out, '\'');
     return rc;
