@@ -24,7 +24,7 @@ import random
 import sys
 
 # Bump whenever the output changes: bench/run keys its dataset cache on it.
-GEN_VERSION = 1
+GEN_VERSION = 2
 SEED = 20230101
 
 STEP_MS = 15_000
@@ -39,6 +39,7 @@ GEN_SERIES_PER_TARGET = 20
 JOBS = ["api", "checkout", "payments", "search", "auth",
         "catalog", "gateway", "worker", "scheduler", "billing"]
 NAMESPACES = ["prod", "staging", "canary"]
+STUCK_JOB = "scheduler"
 LE = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
 
 # One noise table shared by every series: cheap, deterministic jitter.
@@ -136,13 +137,15 @@ def _target(idx, noise):
         vals.append(mem)
     series.append(("process_resident_memory_bytes{%s}" % base, vals))
 
-    # last_success_timestamp_seconds: a few targets stop succeeding
-    stuck = n - 1 - rng.randrange(0, 240) if rng.random() < 0.04 else n
+    # last_success_timestamp_seconds: a few targets stop succeeding, and every
+    # target of one job does, so `time() - max by (job) (...) > 60` fires
+    stuck_job = job == STUCK_JOB
+    stuck = n - 1 - rng.randrange(8, 240) if stuck_job or rng.random() < 0.04 else n
     vals = [ms[min(k, stuck)] // 1000 for k in range(n)]
     series.append(("last_success_timestamp_seconds{%s}" % base, vals))
 
-    # up: 1, a few targets go down for the last half hour
-    down = rng.random() < 0.01
+    # up: 1, one target in 50 is down for the last half hour
+    down = idx % 50 == 7
     series.append(("up{%s}" % base, [0 if down and k >= n - 120 else 1 for k in range(n)]))
 
     # process_cpu_seconds_total: a float counter

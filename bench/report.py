@@ -265,7 +265,8 @@ def svg(res):
         while d <= hi * 1.0001:
             y = Y(d)
             out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>' % (x0, y, x0 + PW, y))
-            out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (x0 - 4, y + 4, _t(d)))
+            out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (
+                x0 - 4, y + 4, "%g ms" % round(d * 1000, 3) if d < 1 else "%g s" % d))
             d *= 10
         for s in SIZES:
             x = X(cases.SIZES[s])
