@@ -8,12 +8,14 @@
  * --end). The series of all selectors are merged into one list of distinct
  * series sorted by label set, then printed:
  *   text  one line per sample: `<series> <value> <timestamp_ms>`, the value
- *         in Go's shortest 'f' form ("NaN", "+Inf", "-Inf"), `stale` for a
+ *         written as in the JSON form ("NaN", "+Inf", "-Inf"), `stale` for a
  *         Prometheus stale marker;
  *   json  {"resultType":"matrix","result":[{"metric":{...},"values":[[ts,"v"],...]}]}
  *         as Prometheus 2.42 prints a matrix (timestamps in seconds with
- *         three decimals when the milliseconds are not zero; a stale
- *         marker prints as "NaN", the value it is).
+ *         three decimals when the milliseconds are not zero; values in Go's
+ *         shortest 'f' form, 'e' below 1e-6 or from 1e21 on, as 2.42's
+ *         jsonutil.MarshalValue; a stale marker prints as "NaN", the value
+ *         it is).
  * Skipped native histogram chunks are counted on stderr. Errors: one line
  * on stderr and exit 1; usage errors exit 2.
  *
@@ -21,6 +23,7 @@
  * details) also writes the exact request body sent: snappy-compressed
  * protobuf, for replaying the same request with curl.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +125,19 @@ static int json_ts(struct sg_buf *b, int64_t t)
     return sg_buf_appendf(b, "%s%llu", t < 0 ? "-" : "", (unsigned long long)(u / 1000));
 }
 
+/* A value as Prometheus 2.42 writes vector and matrix points
+ * (util/jsonutil.MarshalValue): Go's shortest 'f' form, or 'e' when the
+ * magnitude is below 1e-6 or at least 1e21. */
+static void format_value(double v, char *buf, size_t n)
+{
+    double abs = fabs(v);
+    char fmt = 'f';
+
+    if (abs != 0 && (abs < 1e-6 || abs >= 1e21))
+        fmt = 'e';
+    sg_num_format(v, fmt, buf, n);
+}
+
 static int flush(struct sg_buf *b, bool force)
 {
     if (b->len && (force || b->len >= OUT_FLUSH)) {
@@ -147,7 +163,7 @@ static int print_text(struct sg_series *const *v, size_t n, struct sg_buf *b)
             if (sg_is_stale(s->v))
                 snprintf(num, sizeof(num), "stale");
             else
-                sg_num_format(s->v, 'f', num, sizeof(num));
+                format_value(s->v, num, sizeof(num));
             rc = sg_buf_appendf(b, "%s %s %lld\n", sg_buf_cstr(&name), num, (long long)s->t);
             if (rc == SG_OK)
                 rc = flush(b, false);
@@ -182,7 +198,7 @@ static int print_json(struct sg_series *const *v, size_t n, struct sg_buf *b)
             rc = sg_buf_puts(b, k ? ",[" : "[");
             if (rc == SG_OK)
                 rc = json_ts(b, s->t);
-            sg_num_format(s->v, 'f', num, sizeof(num));
+            format_value(s->v, num, sizeof(num));
             if (rc == SG_OK)
                 rc = sg_buf_appendf(b, ",\"%s\"]", num);
             if (rc == SG_OK)

@@ -14,7 +14,12 @@
  * decoder from the Content-Type (whatever type the server chose is
  * handled), and every piece goes straight to sg_rr_decoder_feed.
  *
- * Retries: at most opts.retries more attempts, only when the connection
+ * Servers that take one query per request (InfluxDB 1.x answers 400 "...
+ * only supports one query at a time") get the queries one by one: the
+ * client notices the answer once, remembers it, and from then on sends one
+ * request per query and puts the results together in query order.
+ *
+ * Retries: at most opts.retries more attempts per request, only when the connection
  * failed before any response byte arrived or the server answered 5xx,
  * with exponential backoff (min_backoff doubling up to max_backoff, with
  * jitter: a random point in the upper half of the step), and only when the
@@ -41,6 +46,7 @@ struct sg_rr_client {
     const char **headers; /* "Name: value", fixed ones first; NULL-terminated */
     size_t nheaders;
     char url_redacted[256];
+    bool one_query_per_request; /* learnt from the server's answer */
 };
 
 struct sg_rr_req {
@@ -49,12 +55,18 @@ struct sg_rr_req {
     struct sg_arena *arena;
     sg_rr_done_cb cb;
     void *arg;
-    struct sg_arena own; /* request body, decode queries */
-    struct sg_buf body;
+    struct sg_arena own; /* decode queries */
+    struct sg_buf *bodies; /* [0]: all queries; [1 + i]: query i alone (n > 1) */
+    size_t nbodies;
     struct sg_rr_decode_query *dq;
     size_t nq;
+    bool split;                 /* one request per query */
+    size_t cur;                 /* the query being read when split */
+    struct sg_series_set *sets; /* results so far when split (caller's arena) */
+    struct sg_rr_stats acc;
     int64_t deadline_ms; /* monotonic */
-    int attempts;
+    int attempts;        /* requests sent */
+    int tries;           /* attempts of the current request */
     struct sg_http_req *hreq;
     uv_timer_t timer; /* backoff, and delivering a cancel during backoff */
     bool in_backoff, canceled, got_data;
@@ -322,8 +334,8 @@ static int start_attempt(struct sg_rr_req *r, struct sg_err *err)
     ho.url = c->o.url;
     ho.method = "POST";
     ho.headers = hv;
-    ho.body = r->body.data;
-    ho.body_len = r->body.len;
+    ho.body = r->bodies[r->split ? 1 + r->cur : 0].data;
+    ho.body_len = r->bodies[r->split ? 1 + r->cur : 0].len;
     ho.tls = c->o.tls;
     ho.timeout_ms = left;
     ho.connect_timeout_ms = left;
@@ -335,6 +347,7 @@ static int start_attempt(struct sg_rr_req *r, struct sg_err *err)
     sg_rr_decoder_free(r->dec);
     r->dec = NULL;
     r->attempts++;
+    r->tries++;
     rc = sg_http_start(r->http, &ho, on_http_done, r, &r->hreq, err);
 out:
     /* curl copied what it keeps; no secret stays in our memory */
@@ -345,12 +358,35 @@ out:
     return rc;
 }
 
+static void free_bodies(struct sg_rr_req *r)
+{
+    for (size_t i = 0; i < r->nbodies; i++)
+        sg_buf_cleanup(&r->bodies[i]);
+    sg_free(r->bodies);
+    r->bodies = NULL;
+    r->nbodies = 0;
+}
+
+/* A fresh decoder for the current request's response type. */
+static int new_decoder(struct sg_rr_req *r, const char *content_type, struct sg_err *err)
+{
+    enum sg_rr_response_type t;
+    struct sg_rr_decode_limits lim = {r->c->o.max_response_bytes, r->c->o.max_frame_bytes,
+                                      r->c->o.max_samples};
+    int rc = sg_rr_content_type(content_type, &t, err);
+
+    if (rc == SG_OK)
+        rc = sg_rr_decoder_new(t, r->split ? &r->dq[r->cur] : r->dq, r->split ? 1 : r->nq, &lim,
+                               r->arena, &r->dec, err);
+    return rc;
+}
+
 static void on_req_closed(uv_handle_t *h)
 {
     struct sg_rr_req *r = h->data;
 
     sg_rr_decoder_free(r->dec);
-    sg_buf_cleanup(&r->body);
+    free_bodies(r);
     sg_arena_cleanup(&r->own);
     sg_free(r);
 }
@@ -382,12 +418,7 @@ static int on_http_data(const struct sg_http_resp *resp, const char *p, size_t n
     int rc;
 
     if (!r->dec) {
-        enum sg_rr_response_type t;
-        struct sg_rr_decode_limits lim = {r->c->o.max_response_bytes, r->c->o.max_frame_bytes,
-                                          r->c->o.max_samples};
-        rc = sg_rr_content_type(resp->content_type, &t, err);
-        if (rc == SG_OK)
-            rc = sg_rr_decoder_new(t, r->dq, r->nq, &lim, r->arena, &r->dec, err);
+        rc = new_decoder(r, resp->content_type, err);
         if (rc != SG_OK)
             return rc;
     }
@@ -424,7 +455,7 @@ static bool should_retry(struct sg_rr_req *r, const struct sg_http_resp *resp,
 {
     int64_t step;
 
-    if (r->canceled || r->attempts > r->c->o.retries)
+    if (r->canceled || r->tries > r->c->o.retries)
         return false;
     if (e->code == SG_EHTTP) {
         if (resp->status < 500 || resp->status > 599)
@@ -436,12 +467,20 @@ static bool should_retry(struct sg_rr_req *r, const struct sg_http_resp *resp,
         return false;
     }
     step = r->c->o.min_backoff_ms;
-    for (int i = 1; i < r->attempts && step < r->c->o.max_backoff_ms; i++)
+    for (int i = 1; i < r->tries && step < r->c->o.max_backoff_ms; i++)
         step *= 2;
     if (step > r->c->o.max_backoff_ms)
         step = r->c->o.max_backoff_ms;
     *delay = step / 2 + (int64_t)(next_rand(r) % (uint64_t)(step / 2 + 1));
     return sg_clock_mono_ms() + *delay < r->deadline_ms;
+}
+
+/* The server refused several queries in one request (InfluxDB 1.x). */
+static bool wants_one_query(const struct sg_rr_req *r, const struct sg_http_resp *resp,
+                            const struct sg_err *e)
+{
+    return !r->split && r->nq > 1 && e->code == SG_EHTTP && resp->status == 400 &&
+           resp->body.data && strstr(resp->body.data, "one query") != NULL;
 }
 
 static void on_http_done(const struct sg_http_resp *resp, const struct sg_err *e, void *arg)
@@ -455,6 +494,20 @@ static void on_http_done(const struct sg_http_resp *resp, const struct sg_err *e
     sg_err_clear(&r->err);
     if (e) {
         r->err = *e;
+        if (!r->canceled && wants_one_query(r, resp, e)) {
+            sg_log(SG_LOG_DEBUG, "remote-read server takes one query per request; splitting",
+                   "url", r->c->url_redacted, NULL);
+            r->c->one_query_per_request = true;
+            r->split = true;
+            r->cur = 0;
+            r->tries = 0;
+            sg_rr_decoder_free(r->dec);
+            r->dec = NULL;
+            sg_err_clear(&r->err);
+            if (start_attempt(r, &r->err) != SG_OK)
+                finish(r, NULL, &r->err);
+            return;
+        }
         if (should_retry(r, resp, e, &delay)) {
             char d[32];
             snprintf(d, sizeof(d), "%lld", (long long)delay);
@@ -468,12 +521,7 @@ static void on_http_done(const struct sg_http_resp *resp, const struct sg_err *e
         return;
     }
     if (!r->dec) { /* an empty body: the type still comes from the header */
-        enum sg_rr_response_type t;
-        struct sg_rr_decode_limits lim = {r->c->o.max_response_bytes, r->c->o.max_frame_bytes,
-                                          r->c->o.max_samples};
-        rc = sg_rr_content_type(resp->content_type, &t, &r->err);
-        if (rc == SG_OK)
-            rc = sg_rr_decoder_new(t, r->dq, r->nq, &lim, r->arena, &r->dec, &r->err);
+        rc = new_decoder(r, resp->content_type, &r->err);
         if (rc != SG_OK) {
             finish(r, NULL, &r->err);
             return;
@@ -484,6 +532,28 @@ static void on_http_done(const struct sg_http_resp *resp, const struct sg_err *e
     if (rc != SG_OK) {
         finish(r, NULL, &r->err);
         return;
+    }
+    if (r->split) {
+        /* one query answered: keep its set, then ask for the next */
+        r->sets[r->cur] = res.sets[0];
+        r->acc.bytes += res.stats.bytes;
+        r->acc.samples += res.stats.samples;
+        r->acc.series += res.stats.series;
+        r->acc.frames += res.stats.frames;
+        r->acc.chunks += res.stats.chunks;
+        r->acc.skipped_histogram_chunks += res.stats.skipped_histogram_chunks;
+        r->acc.response_type = res.stats.response_type;
+        if (++r->cur < r->nq) {
+            sg_rr_decoder_free(r->dec);
+            r->dec = NULL;
+            r->tries = 0;
+            if (start_attempt(r, &r->err) != SG_OK)
+                finish(r, NULL, &r->err);
+            return;
+        }
+        res.sets = r->sets;
+        res.count = r->nq;
+        res.stats = r->acc;
     }
     res.stats.attempts = r->attempts;
     finish(r, &res, NULL);
@@ -510,16 +580,26 @@ int sg_rr_read_async(struct sg_rr_client *c, struct sg_http *http, const struct 
     if (!r->rng)
         r->rng = 1;
     sg_arena_init(&r->own, 0);
-    sg_buf_init(&r->body, (size_t)64 << 20);
+    r->nbodies = n > 1 ? n + 1 : 1;
+    r->bodies = sg_calloc(r->nbodies, sizeof(*r->bodies));
     r->dq = sg_arena_alloc_array(&r->own, n ? n : 1, sizeof(*r->dq));
-    if (!r->dq) {
+    r->sets = n > 1 ? sg_arena_alloc_array(arena, n, sizeof(*r->sets)) : NULL;
+    if (!r->bodies || !r->dq || (n > 1 && !r->sets)) {
         rc = sg_err_set(err, SG_ENOMEM, "out of memory");
         goto fail;
     }
+    for (size_t i = 0; i < r->nbodies; i++)
+        sg_buf_init(&r->bodies[i], (size_t)64 << 20);
     rc = sg_rr__build_request(c->o.external_labels, c->o.nexternal_labels, c->o.response_type,
-                              qs, n, &r->own, &r->body, r->dq, err);
+                              qs, n, &r->own, &r->bodies[0], r->dq, err);
+    /* each query alone too, for servers that take one query per request */
+    for (size_t i = 0; rc == SG_OK && i + 1 < r->nbodies; i++)
+        rc = sg_rr__build_request(c->o.external_labels, c->o.nexternal_labels,
+                                  c->o.response_type, &qs[i], 1, &r->own, &r->bodies[1 + i], NULL,
+                                  err);
     if (rc != SG_OK)
         goto fail;
+    r->split = n > 1 && c->one_query_per_request;
     rc = start_attempt(r, err);
     if (rc != SG_OK)
         goto fail;
@@ -530,7 +610,8 @@ int sg_rr_read_async(struct sg_rr_client *c, struct sg_http *http, const struct 
     return SG_OK;
 fail:
     sg_err_prefix(err, "remote read from %s: ", c->url_redacted);
-    sg_buf_cleanup(&r->body);
+    if (r->bodies)
+        free_bodies(r);
     sg_arena_cleanup(&r->own);
     sg_free(r);
     return rc;

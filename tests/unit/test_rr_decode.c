@@ -747,6 +747,51 @@ static void client_options_checked(void **state)
     assert_non_null(strstr(err.msg, "password file"));
 }
 
+/* Every allocation of a decode fails in turn: each run ends with SG_OK or
+ * SG_ENOMEM/SG_ELIMIT, never a crash, and (under ASan) never a leak. */
+static void decoder_survives_allocation_failures(void **state)
+{
+    struct sg_sample *s = series_samples(300, 0, 1000, 0);
+    struct tchunk c[] = {{0, s, 120}, {0, s + 100, 200}};
+    struct tseries t1 = {lab_a, c, 2}, t2 = {lab_b, c, 1};
+    static const char *const l1[] = {"__name__", "m", "job", "z", NULL};
+    struct tss r0[] = {{l1, s, 50}, {lab_a, s, 20}};
+    const struct tss *results[] = {r0};
+    size_t ns[] = {2};
+    struct sg_rr_decode_query q = {0, 1000000, NULL, 0};
+    struct sg_buf streamed, samples;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&streamed, 1 << 20);
+    sg_buf_init(&samples, 1 << 20);
+    add_frame(&streamed, 0, &t2);
+    add_frame(&streamed, 0, &t1);
+    samples_body(results, ns, 1, &samples);
+    for (int kind = 0; kind < 2; kind++) {
+        bool done = false;
+        for (uint64_t n = 1; n < 200 && !done; n++) {
+            struct sg_arena a;
+            int rc;
+            sg_arena_init(&a, 0);
+            sg_alloc_fail_at(n);
+            rc = decode(kind ? SG_RR_RESPONSE_SAMPLES : SG_RR_RESPONSE_STREAMED, &q, 1, NULL,
+                        kind ? &samples : &streamed, 50, &a, &res, &err);
+            sg_alloc_fail_at(0);
+            if (rc == SG_OK)
+                done = true;
+            else if (rc != SG_ENOMEM && rc != SG_ELIMIT)
+                fail_msg("allocation %llu: %s", (unsigned long long)n, err.msg);
+            sg_arena_cleanup(&a);
+        }
+        assert_true(done);
+    }
+    sg_buf_cleanup(&streamed);
+    sg_buf_cleanup(&samples);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +808,7 @@ int main(void)
         cmocka_unit_test(content_types),
         cmocka_unit_test(request_body),
         cmocka_unit_test(client_options_checked),
+        cmocka_unit_test(decoder_survives_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
