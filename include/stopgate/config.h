@@ -226,7 +226,7 @@ struct sg_tools_config {
     const char *helm;    /* a path (resolved against the config dir when it has a '/'), */
     const char *kubectl; /* or a bare name looked up on PATH when the daemon starts */
     const char *kubeconfig; /* passed as KUBECONFIG; NULL: the environment's */
-    int64_t timeout_ms;     /* per helm/kubectl command (rollback uses rollback.timeout + 1m) */
+    int64_t timeout_ms;     /* per helm/kubectl command (helm rollback: rollback.timeout) */
     int64_t kill_grace_ms;  /* SIGTERM -> SIGKILL */
     const char **env;       /* names of environment variables passed through */
     size_t env_count;

@@ -53,6 +53,22 @@ expect_eq "rule files relative to the config dir" "$rc" 0
 case $out in *"1 rule files found"*) ok "the glob found the rule file" ;;
   *) not_ok "the glob found the rule file" "$out" ;; esac
 
+# every example in docs/config.md loads
+n=0
+while IFS= read -r -d '' block; do
+  n=$((n + 1))
+  printf '%s' "$block" >"$SG_TEST_TMP/doc-$n.yaml"
+  out=$("$STOPGATE" check config "$SG_TEST_TMP/doc-$n.yaml" 2>&1); rc=$?
+  expect_eq "docs/config.md example $n loads" "$rc" 0
+  [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+done < <(python3 -c '
+import re, sys
+text = open("docs/config.md").read()
+for m in re.finditer(r"```yaml\n(.*?)```", text, re.S):
+    sys.stdout.write(m.group(1) + "\0")
+')
+[ "$n" -gt 0 ] && ok "docs/config.md has examples" || not_ok "docs/config.md has examples"
+
 # usage errors exit 2
 "$STOPGATE" check config >/dev/null 2>&1; rc=$?
 expect_eq "no file is a usage error" "$rc" 2
