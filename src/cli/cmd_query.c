@@ -33,6 +33,7 @@ static const struct sg_flag_def instant_flags[] = {
     {"query.max-samples", 0, SG_FLAG_VALUE, "N", "samples a query may hold (default 50000000)"},
     {"promql.compat", 0, SG_FLAG_VALUE, "VERSION", "PromQL behaviour of this Prometheus version (default 2.42)"},
     SG_CLI_RR_FLAGS,
+    {"write-request", 0, SG_FLAG_VALUE, "FILE", NULL}, /* no help: described in the details */
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -45,6 +46,7 @@ static const struct sg_flag_def range_flags[] = {
     {"query.max-samples", 0, SG_FLAG_VALUE, "N", "samples a query may hold (default 50000000)"},
     {"promql.compat", 0, SG_FLAG_VALUE, "VERSION", "PromQL behaviour of this Prometheus version (default 2.42)"},
     SG_CLI_RR_FLAGS,
+    {"write-request", 0, SG_FLAG_VALUE, "FILE", NULL}, /* no help: described in the details */
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -158,6 +160,20 @@ static int fetch(struct query_ctx *q, const struct sg_promql_selection *sels, si
     sg_err_clear(&err);
     if (sg_rr_client_new(&q->rr, &client, &err) != SG_OK)
         return fail(q, "%s", err.msg);
+    if (sg_cli_flag(q->args, "write-request")) {
+        struct sg_buf body;
+        int rc;
+
+        sg_buf_init(&body, (size_t)64 << 20);
+        rc = sg_rr_build_request(client, qs, n, &body, &err);
+        if (rc == SG_OK)
+            rc = sg_cli_write_file(sg_cli_flag(q->args, "write-request"), body.data, body.len, &err);
+        sg_buf_cleanup(&body);
+        if (rc != SG_OK) {
+            sg_rr_client_free(client);
+            return fail(q, "--write-request: %s", err.msg);
+        }
+    }
     if (sg_rr_read(client, qs, n, arena, &res, &err) != SG_OK) {
         sg_rr_client_free(client);
         return fail(q, "remote read from %s: %s", q->rr.url, err.msg);
@@ -309,7 +325,9 @@ const struct sg_cmd sg_cmd_query_instant = {
     .args = "URL EXPR",
     .summary = "Fetch the data EXPR needs through remote read at URL and evaluate it at one time.",
     .details = "URL is the full remote-read endpoint, e.g. http://prometheus:9090/api/v1/read.\n"
-               "Use -- before an expression that starts with '-'.",
+               "Use -- before an expression that starts with '-'.\n"
+               "--write-request=FILE also writes the exact request body sent (snappy-compressed\n"
+               "protobuf), so that the same request can be replayed with curl.",
     .flags = instant_flags,
     .min_pos = 2,
     .max_pos = 2,
@@ -321,7 +339,9 @@ const struct sg_cmd sg_cmd_query_range = {
     .sub = "range",
     .args = "URL EXPR",
     .summary = "Fetch the data EXPR needs through remote read at URL and evaluate it over a range.",
-    .details = "URL is the full remote-read endpoint, e.g. http://prometheus:9090/api/v1/read.",
+    .details = "URL is the full remote-read endpoint, e.g. http://prometheus:9090/api/v1/read.\n"
+               "--write-request=FILE also writes the exact request body sent (snappy-compressed\n"
+               "protobuf), so that the same request can be replayed with curl.",
     .flags = range_flags,
     .min_pos = 2,
     .max_pos = 2,
