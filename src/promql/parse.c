@@ -1368,20 +1368,25 @@ int sg_promql_parse_metric(struct sg_str src, const char *src_name, struct sg_ar
     if (p.rc != SG_OK)
         return p.rc;
     if (has_name) {
-        /* Builder.Set(__name__, name) replaces a __name__ given in braces */
-        size_t i;
-        for (i = 0; i < n; i++)
-            if (sg_str_eq_c(v[i].name, SG_METRIC_NAME))
-                break;
-        if (i == n) {
-            v = grow(&p, v, &cap, n, sizeof(*v));
-            if (!v)
-                return p.rc;
-            n++;
+        /* labels.NewBuilder(set).Set(__name__, name).Labels(): the builder
+         * drops every label whose value is empty (and any other label of
+         * the same name), and Set replaces a __name__ given in braces */
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            bool drop = sg_str_eq_c(v[i].name, SG_METRIC_NAME);
+            for (size_t j = 0; j < n && !drop; j++)
+                drop = v[j].value.len == 0 && sg_str_eq(v[j].name, v[i].name);
+            if (!drop)
+                v[w++] = v[i];
         }
-        v[i].name = sg_str_make(SG_METRIC_NAME, 8);
-        if (sg_arena_str(arena, name, &v[i].value) != SG_OK)
+        n = w;
+        v = grow(&p, v, &cap, n, sizeof(*v));
+        if (!v)
+            return p.rc;
+        v[n].name = sg_str_make(SG_METRIC_NAME, 8);
+        if (sg_arena_str(arena, name, &v[n].value) != SG_OK)
             return oom(&p);
+        n++;
     }
     ls.v = v;
     ls.count = (uint32_t)n;
