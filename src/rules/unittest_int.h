@@ -27,4 +27,7 @@ uint32_t sg_ut__rune(const char *s, size_t n, size_t i, size_t *width);
  * position prefix) when the line cannot start a series description. */
 SG_NODISCARD int sg_ut__metric_end(struct sg_str line, size_t *end, struct sg_err *err);
 
+/* Another module's message without its "NAME:LINE:COL: " prefix. */
+const char *sg_ut__strip_position(const struct sg_err *e);
+
 #endif

@@ -29,6 +29,7 @@
 #include "rules/unittest_int.h"
 #include "stopgate/labels.h"
 #include "stopgate/num.h"
+#include "stopgate/promql.h"
 #include "stopgate/store.h"
 #include "stopgate/unittest.h"
 
@@ -62,6 +63,18 @@ int sg_ut__quote_rune(uint32_t r, struct sg_buf *out)
     if (rc == SG_OK)
         rc = sg_buf_putc(out, '\'');
     return rc;
+}
+
+const char *sg_ut__strip_position(const struct sg_err *e)
+{
+    char pat[40];
+    const char *p;
+
+    if (e->line == 0)
+        return e->msg;
+    snprintf(pat, sizeof(pat), ":%u:%u: ", e->line, e->col);
+    p = strstr(e->msg, pat);
+    return p ? p + strlen(pat) : e->msg;
 }
 
 /* ---- lexer -------------------------------------------------------------------------- */
@@ -695,7 +708,8 @@ static bool first_token(struct lexer *l, struct tok *t)
     case '@':
         return true;
     case ')':
-        lex_error_rune(l, "unexpected right parenthesis ", ')', 0);
+        /* the lexer emits the parenthesis first, so the error starts after it */
+        lex_error_rune(l, "unexpected right parenthesis ", ')', 1);
         return false;
     case ']':
         lex_error_rune(l, "unexpected right bracket ", ']', 0);
@@ -784,4 +798,35 @@ int sg_ut__metric_end(struct sg_str line, size_t *end, struct sg_err *err)
     }
     *end = p < line.len ? p + 1 : line.len;
     return SG_OK;
+}
+
+/* ---- series descriptions ------------------------------------------------------------------ */
+
+int sg_ut_series_parse(struct sg_str line, struct sg_arena *arena, size_t max_values,
+                       struct sg_labels *labels, struct sg_ut_value **vals, size_t *n,
+                       struct sg_err *err)
+{
+    size_t end;
+    int rc;
+
+    labels->v = NULL;
+    labels->count = 0;
+    rc = sg_ut__metric_end(line, &end, err);
+    if (rc != SG_OK)
+        return rc;
+    if (end > 0) {
+        struct sg_err e;
+        sg_err_clear(&e);
+        rc = sg_promql_parse_metric(sg_str_make(line.ptr, end), NULL, arena, labels, &e);
+        if (rc != SG_OK) {
+            const char *m = sg_ut__strip_position(&e);
+            if (strncmp(m, "parse error: ", 13) == 0)
+                m += 13;
+            rc = sg_err_set(err, rc, "%s", m);
+            if (err)
+                err->off = e.off;
+            return rc;
+        }
+    }
+    return sg_ut_values_parse(line, end, arena, max_values, vals, n, err);
 }

@@ -1,8 +1,8 @@
 /* tests/fuzz/fuzz_unittest_file.c - promtool test files on arbitrary bytes.
  *
- * Decodes a test file (YAML with yaml.v2's strict rules) and parses the
- * value sequence of every input series, with small limits and no
- * evaluation. Whatever the input: no crash, no leak; a failure always has a
+ * Decodes a test file (YAML with yaml.v2's strict rules) and parses every
+ * input series as a series description (metric and value sequence), with
+ * small limits and no evaluation. Whatever the input: no crash, no leak; a failure always has a
  * message; a success has every count consistent with its arrays.
  */
 #include <stdint.h>
@@ -41,13 +41,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         for (size_t i = 0; i < grp->nseries; i++) {
             struct sg_ut_value *v;
+            struct sg_labels ls;
             size_t n;
             sg_buf_reset(&line);
-            if (sg_buf_puts(&line, "m ") != SG_OK ||
+            if (sg_buf_append_str(&line, grp->series[i].series) != SG_OK ||
+                sg_buf_putc(&line, ' ') != SG_OK ||
                 sg_buf_append_str(&line, grp->series[i].values) != SG_OK)
                 continue;
             sg_err_clear(&err);
-            rc = sg_ut_values_parse(sg_buf_view(&line), 1, &a, lim.max_samples, &v, &n, &err);
+            rc = sg_ut_series_parse(sg_buf_view(&line), &a, lim.max_samples, &ls, &v, &n, &err);
             if (rc == SG_OK && n > lim.max_samples)
                 __builtin_trap();
             if (rc != SG_OK && err.msg[0] == '\0')

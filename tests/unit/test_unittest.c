@@ -557,6 +557,83 @@ static void value_errors_have_promtool_text(void **state)
     sg_arena_cleanup(&a);
 }
 
+/* Whole series descriptions: the metric part (PromQL's ParseMetric) and
+ * where 2.42 reports problems in it (rows checked against promtool). */
+static void series_descriptions(void **state)
+{
+    static const struct {
+        const char *line;
+        const char *msg;
+        uint32_t col;
+    } bad[] = {
+        {"5 1", "unexpected number \"5\" in series values", 1},
+        {"1 2", "unexpected number \"1\" in series values", 1},
+        {"up {a=\"b\"} 1", "unexpected character in series sequence: '{'", 4},
+        {"up{a=\"b\" 1", "unexpected character inside braces: '1'", 10},
+        {"up{a=b} 1", "unexpected identifier \"b\" in label set, expected string", 6},
+        {"up{a=\"b\" c=\"d\"} 1",
+         "unexpected identifier \"c\" in label set, expected \",\" or \"}\"", 10},
+        {"up{a=~\"b\"} 1", "unexpected <op:=~> in label set, expected \"=\"", 5},
+        {"a-b 1", "unexpected <op:-> in series values", 2},
+        {"up{}} 1", "unexpected character in series sequence: '}'", 5},
+        {"up{a=\"\\q\"} 1", "unknown escape sequence U+0071 'q'", 6},
+        {"up{a=\"b\"}{c=\"d\"} 1", "unexpected character in series sequence: '{'", 10},
+        {"\"up\" 1", "unexpected string \"\\\"up\\\"\" in series values", 1},
+        {"up{\xc3\xa9=\"a\"} 1", "unexpected character inside braces: '\xc3\xa9'", 4},
+        {"bool 1", "unexpected <bool> in series values", 1},
+        {"nan 1", "unexpected number \"nan\" in series values", 1},
+        {"atan2 1", "unexpected <op:atan2> in series values", 1},
+        {"on 1", "unexpected <on> in series values", 1},
+        {"5m 1", "unexpected duration \"5m\" in series values", 1},
+        {", 1", "unexpected \",\" in series values", 1},
+        {"=~ 1", "unexpected character after '=': '~'", 1},
+        {"( 1", "unexpected \"(\" in series values", 1},
+        {") 1", "unexpected right parenthesis ')'", 2},
+        {"!x 1", "unexpected character after '!': 'x'", 1},
+    };
+    static const char *const good[] = {
+        "up{a=\"b\",} 1", "up{__name__=\"x\"} 1", "sum 1", "a:b 1", "offset 1",
+        ":x 1",           "sum{a=\"b\"} 1"};
+    struct sg_arena a;
+    struct sg_labels ls;
+    struct sg_ut_value *v;
+    struct sg_err err;
+    size_t n;
+
+    (void)state;
+    sg_arena_init(&a, 1 << 20);
+    for (size_t i = 0; i < SG_ARRAY_LEN(bad); i++) {
+        sg_err_clear(&err);
+        if (sg_ut_series_parse(sg_str_c(bad[i].line), &a, 100, &ls, &v, &n, &err) == SG_OK)
+            fail_msg("%s: accepted", bad[i].line);
+        if (strcmp(err.msg, bad[i].msg) != 0)
+            fail_msg("%s:\n got  %s\n want %s", bad[i].line, err.msg, bad[i].msg);
+        if (err.off + 1 != bad[i].col)
+            fail_msg("%s: column %u, want %u", bad[i].line, err.off + 1, bad[i].col);
+    }
+    for (size_t i = 0; i < SG_ARRAY_LEN(good); i++) {
+        sg_err_clear(&err);
+        if (sg_ut_series_parse(sg_str_c(good[i]), &a, 100, &ls, &v, &n, &err) != SG_OK)
+            fail_msg("%s: %s", good[i], err.msg);
+        assert_int_equal(n, 1);
+    }
+    /* with a metric name, empty label values are dropped (labels.Builder);
+     * in braces only, they stay */
+    sg_err_clear(&err);
+    assert_int_equal(
+        sg_ut_series_parse(sg_str_c("m{b=\"\", a=\"1\"} 1 2"), &a, 100, &ls, &v, &n, &err), SG_OK);
+    assert_int_equal(ls.count, 2);
+    assert_true(sg_str_eq_c(ls.v[0].name, "__name__"));
+    assert_true(sg_str_eq_c(ls.v[1].name, "a"));
+    assert_int_equal(n, 2);
+    assert_int_equal(
+        sg_ut_series_parse(sg_str_c("{__name__=\"m\", b=\"\"} 1"), &a, 100, &ls, &v, &n, &err),
+        SG_OK);
+    assert_int_equal(ls.count, 2);
+    assert_true(sg_str_eq_c(ls.v[1].name, "b"));
+    sg_arena_cleanup(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +644,7 @@ int main(void)
         cmocka_unit_test(repeated_keys_are_errors),
         cmocka_unit_test(expanding_notation),
         cmocka_unit_test(value_errors_have_promtool_text),
+        cmocka_unit_test(series_descriptions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
