@@ -4,53 +4,11 @@
  * The evaluation needs the PromQL evaluator; until it is built in, every
  * entry point reports that it is not available.
  */
-#include "stopgate/rules.h"
-
-struct sg_ruleset {
-    struct sg_rule_group *groups;
-    size_t ngroups, nrules;
-};
+#include "rules/rules_int.h"
 
 struct sg_rules_state {
     const struct sg_ruleset *rs;
 };
-
-struct sg_ruleset *sg_ruleset_new(void)
-{
-    return sg_calloc(1, sizeof(struct sg_ruleset));
-}
-
-void sg_ruleset_free(struct sg_ruleset *rs)
-{
-    sg_free(rs);
-}
-
-int sg_ruleset_add_text(struct sg_ruleset *rs, struct sg_str text, const char *file,
-                        const struct sg_rules_load_opts *opts, size_t *nrules, struct sg_err *err)
-{
-    (void)rs;
-    (void)text;
-    (void)opts;
-    (void)nrules;
-    return sg_err_set(err, SG_EINVAL, "%s: rule files are not supported yet", file);
-}
-
-int sg_ruleset_add_file(struct sg_ruleset *rs, const char *path,
-                        const struct sg_rules_load_opts *opts, size_t *nrules, struct sg_err *err)
-{
-    return sg_ruleset_add_text(rs, sg_str_make("", 0), path, opts, nrules, err);
-}
-
-const struct sg_rule_group *sg_ruleset_groups(const struct sg_ruleset *rs, size_t *n)
-{
-    *n = rs ? rs->ngroups : 0;
-    return rs ? rs->groups : NULL;
-}
-
-size_t sg_ruleset_rule_count(const struct sg_ruleset *rs)
-{
-    return rs ? rs->nrules : 0;
-}
 
 void sg_rules_source_store(struct sg_rules_source *src, const struct sg_store *st)
 {
