@@ -283,6 +283,18 @@ enum {
     SG_CONFIG_NO_FS = 1u << 0,
 };
 
+/* Checks the config module cannot make itself (it sits below the PromQL
+ * parser): the caller passes them in. */
+struct sg_config_opts {
+    unsigned flags; /* SG_CONFIG_* */
+    /* Validate a PromQL expression (rollback.schema_version_query). On
+     * error return non-OK with err->msg the message (a "NAME:LINE:COL: "
+     * prefix is dropped) and err->line/col the place inside the
+     * expression. NULL: expressions are not checked. */
+    int (*check_expr)(void *arg, const char *expr, struct sg_err *err);
+    void *check_expr_arg;
+};
+
 /* Parse and validate a config from text.
  *
  * text:   the YAML, need not be NUL-terminated; read during the call only.
@@ -306,6 +318,14 @@ SG_NODISCARD int sg_config_parse(struct sg_str text, const char *path, unsigned 
 /* Read the file (capped at SG_CONFIG_MAX_BYTES) and sg_config_parse it. */
 SG_NODISCARD int sg_config_load_file_ex(const char *path, unsigned flags, struct sg_config **out,
                                         struct sg_config_report *report, struct sg_err *err);
+/* The same with options (flags and the expression checker). opts may be
+ * NULL. */
+SG_NODISCARD int sg_config_load_file_opts(const char *path, const struct sg_config_opts *opts,
+                                          struct sg_config **out, struct sg_config_report *report,
+                                          struct sg_err *err);
+SG_NODISCARD int sg_config_parse_opts(struct sg_str text, const char *path,
+                                      const struct sg_config_opts *opts, struct sg_config **out,
+                                      struct sg_config_report *report, struct sg_err *err);
 /* The same with flags 0 and no report. */
 SG_NODISCARD int sg_config_load_file(const char *path, struct sg_config **out,
                                      struct sg_err *err);

@@ -867,6 +867,18 @@ void sg_config_free(struct sg_config *cfg)
 int sg_config_parse(struct sg_str text, const char *path, unsigned flags, struct sg_config **out,
                     struct sg_config_report *report, struct sg_err *err)
 {
+    struct sg_config_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.flags = flags;
+    return sg_config_parse_opts(text, path, &o, out, report, err);
+}
+
+int sg_config_parse_opts(struct sg_str text, const char *path, const struct sg_config_opts *opts,
+                         struct sg_config **out, struct sg_config_report *report,
+                         struct sg_err *err)
+{
+    static const struct sg_config_opts none;
     struct sg_config *cfg;
     struct sg_yaml_node *root = NULL;
     struct sg_bind b;
@@ -881,7 +893,8 @@ int sg_config_parse(struct sg_str text, const char *path, unsigned flags, struct
     memset(&b, 0, sizeof(b));
     b.cfg = cfg;
     b.a = &cfg->arena;
-    b.flags = flags;
+    b.opts = opts ? opts : &none;
+    b.flags = b.opts->flags;
     b.report = report;
     b.err = err;
     b.file = sg_arena_strdup(&cfg->arena, path);
@@ -918,6 +931,17 @@ out:
 int sg_config_load_file_ex(const char *path, unsigned flags, struct sg_config **out,
                            struct sg_config_report *report, struct sg_err *err)
 {
+    struct sg_config_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.flags = flags;
+    return sg_config_load_file_opts(path, &o, out, report, err);
+}
+
+int sg_config_load_file_opts(const char *path, const struct sg_config_opts *opts,
+                             struct sg_config **out, struct sg_config_report *report,
+                             struct sg_err *err)
+{
     struct sg_buf text;
     struct sg_err e;
     int rc;
@@ -937,7 +961,7 @@ int sg_config_load_file_ex(const char *path, unsigned flags, struct sg_config **
             *err = e;
         goto out;
     }
-    rc = sg_config_parse(sg_buf_view(&text), path, flags, out, report, err);
+    rc = sg_config_parse_opts(sg_buf_view(&text), path, opts, out, report, err);
 out:
     sg_buf_cleanup(&text);
     return rc;

@@ -88,6 +88,7 @@ struct sg_bind {
     struct sg_arena *a;
     const char *file; /* the config file name, for messages and path resolution */
     unsigned flags;
+    const struct sg_config_opts *opts; /* never NULL */
     struct sg_config_report *report;
     struct sg_err *err;
     int rc;           /* first error code, SG_OK while none */

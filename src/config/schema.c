@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config/config_int.h"
+#include "stopgate/labels.h"
 
 #define MAX_RULE_PATHS 10000u
 
@@ -331,7 +332,30 @@ static void route_init(struct sg_bind *b, void *obj)
 
 static void route_check(struct sg_bind *b, const struct sg_yaml_node *n, void *obj)
 {
-    sg_bind_set_pos(b, n, &((struct sg_route *)obj)->pos);
+    struct sg_route *r = obj;
+    const struct sg_yaml_node *re_map = sg_yaml_get(n, "match_re");
+
+    sg_bind_set_pos(b, n, &r->pos);
+    /* match_re values must compile as Prometheus/Alertmanager would
+     * (RE2 syntax, fully anchored); the regex itself is built by its user */
+    for (size_t i = 0; i < r->match_re.count; i++) {
+        const struct sg_yaml_node *v = NULL;
+        struct sg_regex *re = NULL;
+        struct sg_err e;
+
+        for (size_t k = 0; re_map && re_map->kind == SG_YAML_MAP && k < re_map->count; k++) {
+            if (sg_str_eq_c(re_map->pairs[k].key->value, r->match_re.v[i].name))
+                v = re_map->pairs[k].value;
+        }
+        sg_err_clear(&e);
+        if (sg_regex_compile(sg_str_c(r->match_re.v[i].value), NULL, &re, &e) != SG_OK) {
+            size_t mark = sg_bind_push(b, "match_re");
+            sg_bind_error(b, e.code == SG_ENOMEM ? SG_ENOMEM : SG_EINVAL, v ? v : n,
+                          "invalid regular expression for %s: %s", r->match_re.v[i].name, e.msg);
+            sg_bind_pop(b, mark);
+        }
+        sg_regex_free(re);
+    }
 }
 
 #define RT(f) offsetof(struct sg_route, f)
@@ -356,6 +380,45 @@ static const struct sg_field rollback_fields[] = {
 };
 #undef RB
 
+/* Run the caller's expression checker on a scalar and report where the
+ * problem is in the file: exact for single-line plain and quoted scalars
+ * (that are not changed by escapes), otherwise at the scalar's start with
+ * the column inside the expression in the message. */
+static void check_expr(struct sg_bind *b, const struct sg_yaml_node *n, const char *expr)
+{
+    struct sg_err e;
+    const char *msg;
+    bool exact;
+
+    sg_err_clear(&e);
+    if (b->opts->check_expr(b->opts->check_expr_arg, expr, &e) == SG_OK)
+        return;
+    msg = e.msg;
+    /* drop the checker's own "NAME:LINE:COL: " */
+    if (e.line && strstr(msg, ": ")) {
+        const char *p = msg;
+        for (int colons = 0; *p && colons < 3; p++)
+            colons += *p == ':';
+        if (*p == ' ')
+            msg = p + 1;
+    }
+    exact = n->line == n->end_line && e.line <= 1 && e.col >= 1 &&
+            (n->style == SG_YAML_PLAIN ||
+             (n->style == SG_YAML_SINGLE_QUOTED && !strchr(expr, '\'')) ||
+             (n->style == SG_YAML_DOUBLE_QUOTED && !strchr(expr, '\\')));
+    if (exact) {
+        uint32_t col = n->col + (n->style == SG_YAML_PLAIN ? 0 : 1) + e.col - 1;
+        sg_bind_problem_at(b, SG_CONFIG_ERROR, e.code ? e.code : SG_EINVAL, n->file, n->line, col,
+                           "schema_version_query: %s", msg);
+    } else if (e.col) {
+        sg_bind_error(b, e.code ? e.code : SG_EINVAL, n,
+                      "schema_version_query: %s (line %u, column %u of the expression)", msg,
+                      e.line ? e.line : 1, e.col);
+    } else {
+        sg_bind_error(b, e.code ? e.code : SG_EINVAL, n, "schema_version_query: %s", msg);
+    }
+}
+
 static void rollback_check(struct sg_bind *b, const struct sg_yaml_node *n, void *obj)
 {
     struct sg_rollback_config *r = obj;
@@ -370,6 +433,8 @@ static void rollback_check(struct sg_bind *b, const struct sg_yaml_node *n, void
             sg_bind_error(b, SG_EINVAL, at(n, "require_schema_proof"),
                           "require_schema_proof needs max_schema_values_path");
     }
+    if (r->schema_version_query && q && b->opts->check_expr)
+        check_expr(b, q, r->schema_version_query);
     if (r->max_schema_values_path && !values_path_ok(r->max_schema_values_path))
         sg_bind_error(b, SG_EINVAL, at(n, "max_schema_values_path"),
                       "max_schema_values_path \"%s\": want a path like .migrations.maxSchemaVersion",

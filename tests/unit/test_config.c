@@ -13,6 +13,7 @@
 
 #include "stopgate/config.h"
 #include "stopgate/fs.h"
+#include "stopgate/promql.h"
 
 #define DATA "tests/data/config"
 
@@ -66,6 +67,19 @@ static void problems_text(const struct sg_config_report *r, const char *path, st
     }
 }
 
+static int check_expr(void *arg, const char *expr, struct sg_err *err)
+{
+    struct sg_arena a;
+    struct sg_node *n;
+    int rc;
+
+    (void)arg;
+    sg_arena_init(&a, 1 << 20);
+    rc = sg_promql_parse(sg_str_c(expr), "<expr>", &a, NULL, &n, err);
+    sg_arena_cleanup(&a);
+    return rc;
+}
+
 /* tests/data/config/bad/X.yaml must fail with exactly the lines of X.err;
  * tests/data/config/good/X.yaml must load, with the warnings of X.err if
  * that file exists, else none. */
@@ -89,7 +103,10 @@ static void run_table(const char *sub, bool good)
         snprintf(errpath, sizeof(errpath), "%.*s.err", (int)(strlen(path) - 5), path);
         sg_config_report_init(&r);
         sg_err_clear(&err);
-        rc = sg_config_load_file_ex(path, 0, &cfg, &r, &err);
+        {
+            struct sg_config_opts o = {.check_expr = check_expr};
+            rc = sg_config_load_file_opts(path, &o, &cfg, &r, &err);
+        }
         sg_buf_init(&got, 1 << 20);
         sg_buf_init(&want, 1 << 20);
         problems_text(&r, path, &got);
