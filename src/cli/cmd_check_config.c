@@ -108,7 +108,11 @@ static int run_check_config(const struct sg_cmd_args *args)
     struct sg_config *cfg = NULL;
     struct sg_err err;
     struct tally t = {0, 0, 0};
-    size_t rule_files = 0, rules = 0;
+    size_t rule_files = 0, nfiles = 0;
+    struct {
+        const char *path;
+        size_t rules;
+    } *files = NULL;
     int rc;
 
     sg_config_report_init(&report);
@@ -124,11 +128,18 @@ static int run_check_config(const struct sg_cmd_args *args)
     if (rc != SG_OK && report.count == 0)
         fprintf(stderr, "%s\n", err.msg);
     if (rc == SG_OK) {
-        for (size_t i = 0; i < cfg->releases_count; i++) {
+        for (size_t i = 0; i < cfg->releases_count; i++)
+            rule_files += cfg->releases[i].rule_paths_count;
+        files = sg_calloc(rule_files ? rule_files : 1, sizeof(*files));
+        if (!files) {
+            fprintf(stderr, "%s: out of memory\n", path);
+            t.errors++;
+        }
+        for (size_t i = 0; files && i < cfg->releases_count; i++) {
             const struct sg_release_config *r = &cfg->releases[i];
             for (size_t j = 0; j < r->rule_paths_count; j++) {
-                rules += check_rule_file(r->rule_paths[j], &t);
-                rule_files++;
+                files[nfiles].path = r->rule_paths[j];
+                files[nfiles++].rules = check_rule_file(r->rule_paths[j], &t);
             }
         }
     }
@@ -138,11 +149,13 @@ static int run_check_config(const struct sg_cmd_args *args)
         printf("Checking %s\n", path);
         printf("  SUCCESS: %zu rule files found\n", rule_files);
         printf(" SUCCESS: %s is valid stopgate config file syntax\n", path);
-        (void)rules;
+        for (size_t i = 0; i < nfiles; i++)
+            printf("\nChecking %s\n  SUCCESS: %zu rules found\n", files[i].path, files[i].rules);
         rc = (report.warnings || t.warnings) && sg_cli_flag_bool(args, "lint-fatal")
                  ? SG_EXIT_LINT
                  : SG_EXIT_OK;
     }
+    sg_free(files);
     sg_config_free(cfg);
     sg_config_report_cleanup(&report);
     return rc;

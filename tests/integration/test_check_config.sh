@@ -69,6 +69,29 @@ for m in re.finditer(r"```yaml\n(.*?)```", text, re.S):
 ')
 [ "$n" -gt 0 ] && ok "docs/config.md has examples" || not_ok "docs/config.md has examples"
 
+# rule files are checked by the rules loader, problems located in them
+mkdir -p "$SG_TEST_TMP/bad/rules"
+cat >"$SG_TEST_TMP/bad/rules/r.yaml" <<'YAML'
+groups:
+  - name: g
+    rules:
+      - alert: X
+        expr: rate(x[5m] > 0
+YAML
+cat >"$SG_TEST_TMP/bad/sg.yaml" <<'YAML'
+remote_read: {url: "http://127.0.0.1:9090/api/v1/read"}
+releases: [{name: a, namespace: a, rule_files: [rules/r.yaml]}]
+YAML
+out=$("$STOPGATE" check config "$SG_TEST_TMP/bad/sg.yaml" 2>"$SG_TEST_TMP/err"); rc=$?
+expect_eq "a bad rule file fails the config" "$rc:$out" "1:"
+case $(cat "$SG_TEST_TMP/err") in "$SG_TEST_TMP/bad/rules/r.yaml:5:"*"unclosed left parenthesis"*)
+  ok "the rule file's problem is located in it" ;;
+  *) not_ok "the rule file's problem is located in it" "$(cat "$SG_TEST_TMP/err")" ;; esac
+out=$("$STOPGATE" check config "$data/good/minimal.yaml" 2>/dev/null)
+case $out in *"Checking $data/good/rules/caracal/stop.yaml"*"SUCCESS: 1 rules found"*)
+  ok "each rule file is listed with its rule count" ;;
+  *) not_ok "each rule file is listed with its rule count" "$out" ;; esac
+
 # usage errors exit 2
 "$STOPGATE" check config >/dev/null 2>&1; rc=$?
 expect_eq "no file is a usage error" "$rc" 2
