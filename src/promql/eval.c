@@ -41,6 +41,8 @@
 #define DEFAULT_SUBQ_STEP_MS  (60 * 1000)
 #define DEFAULT_MAX_SAMPLES   50000000
 #define NONE                  UINT32_MAX
+/* A subquery may always take this many steps, whatever the sample limit. */
+#define MIN_STEP_CAP          11000
 
 static const char too_many_samples[] =
     "query processing would load too many samples into memory in query execution";
@@ -338,7 +340,15 @@ static const struct sg_node *unwrap(const struct sg_node *n)
 
 static size_t num_steps(const struct ev *ev)
 {
-    return (size_t)((ev->end - ev->start) / ev->interval) + 1;
+    if (ev->end < ev->start)
+        return 0;
+    return (size_t)(((uint64_t)ev->end - (uint64_t)ev->start) / (uint64_t)ev->interval) + 1;
+}
+
+/* Time of step k (k < num_steps). */
+static int64_t step_ts(const struct ev *ev, size_t k)
+{
+    return (int64_t)((uint64_t)ev->start + (uint64_t)k * (uint64_t)ev->interval);
 }
 
 static int64_t at_time(const struct ev *ev, enum sg_at_kind k, int64_t at_ms)
@@ -412,20 +422,23 @@ static int eval_vector_selector(struct ev *ev, const struct sg_node *n, struct e
         struct ev_series *os = NULL;
         size_t cur = 0; /* index of the first sample after ref */
 
-        for (int64_t ts = ev->start; ts <= ev->end; ts += ev->interval) {
-            int64_t ref = (n->u.sel.at != SG_AT_NONE ? at_time(ev, n->u.sel.at, n->u.sel.at_ms) : ts) -
-                          n->u.sel.offset_ms;
+        for (size_t k = 0; k < steps; k++) {
+            int64_t ts = step_ts(ev, k);
+            int64_t ref = sg_promql__tsub(
+                n->u.sel.at != SG_AT_NONE ? at_time(ev, n->u.sel.at, n->u.sel.at_ms) : ts,
+                n->u.sel.offset_ms);
             const struct sg_sample *smp;
 
             if (n->u.sel.at != SG_AT_NONE)
-                cur = sg_series_lower_bound(s, ref + 1);
+                cur = ref == INT64_MAX ? s->count : sg_series_lower_bound(s, ref + 1);
             else
                 while (cur < s->count && s->samples[cur].t <= ref)
                     cur++;
             if (cur == 0)
                 continue;
             smp = &s->samples[cur - 1];
-            if (left_open ? smp->t <= ref - lookback : smp->t < ref - lookback)
+            if (left_open ? smp->t <= sg_promql__tsub(ref, lookback)
+                          : smp->t < sg_promql__tsub(ref, lookback))
                 continue;
             if (sg_is_stale(smp->v))
                 continue;
@@ -474,7 +487,8 @@ static int eval_matrix_selector(struct ev *ev, const struct sg_node *n, struct e
 {
     const struct sg_series_set *set = set_for(ev, n);
     int64_t base = n->u.sel.at != SG_AT_NONE ? at_time(ev, n->u.sel.at, n->u.sel.at_ms) : ev->start;
-    int64_t maxt = base - n->u.sel.offset_ms, mint = maxt - n->u.sel.range_ms;
+    int64_t maxt = sg_promql__tsub(base, n->u.sel.offset_ms);
+    int64_t mint = sg_promql__tsub(maxt, n->u.sel.range_ms);
 
     memset(out, 0, sizeof(*out));
     if (!set)
@@ -565,7 +579,8 @@ static int range_eval(struct ev *ev, struct ev_enh *enh, ev_step_fn fn, enum pre
         }
     }
     temp = ev->cur;
-    for (int64_t ts = ev->start; ts <= ev->end; ts += ev->interval) {
+    for (size_t sk = 0; sk < steps; sk++) {
+        int64_t ts = step_ts(ev, sk);
         bool dup;
 
         ev->cur = temp;
@@ -668,7 +683,7 @@ static int64_t align_up(int64_t x, int64_t step, bool left_open)
     int64_t s = step * (x / step); /* Go's division truncates toward zero, as C's does */
 
     if (left_open ? s <= x : s < x)
-        s += step;
+        s = sg_promql__tadd(s, step);
     return s;
 }
 
@@ -731,8 +746,8 @@ static int eval_subquery_inner(struct ev *ev, const struct sg_node *n, struct ev
         e0 = ev->end;
     }
     sub.interval = step;
-    sub.end = e0 - o;
-    sub.start = align_up(s0 - o - r, step, left_open);
+    sub.end = sg_promql__tsub(e0, o);
+    sub.start = align_up(sg_promql__tsub(sg_promql__tsub(s0, o), r), step, left_open);
     memset(out, 0, sizeof(*out));
     if (sub.start > sub.end) {
         /* No step fits. A step-invariant inner expression is still
@@ -741,6 +756,11 @@ static int eval_subquery_inner(struct ev *ev, const struct sg_node *n, struct ev
             return SG_OK;
         sub.end = sub.start;
     }
+    if (num_steps(&sub) > ev->max && num_steps(&sub) > MIN_STEP_CAP)
+        return sg_promql__fail(ev, SG_ELIMIT,
+                               "subquery would evaluate %zu steps, more than the sample limit "
+                               "allows",
+                               num_steps(&sub));
     rc = eval_matrix(&sub, n->u.subq.expr, out);
     ev->cur = sub.cur;
     return rc;
@@ -765,10 +785,10 @@ static int timestamp_of_selector(struct ev_enh *enh, struct ev_vector *args, siz
     if (sel->u.sel.at != SG_AT_NONE)
         ref = at_time(ev, sel->u.sel.at, sel->u.sel.at_ms);
     else
-        ref = enh->ts - sel->u.sel.offset_ms;
+        ref = sg_promql__tsub(enh->ts, sel->u.sel.offset_ms);
     for (size_t i = 0; i < set->count; i++) {
         const struct sg_series *s = &set->v[i];
-        size_t k = sg_series_lower_bound(s, ref + 1);
+        size_t k = ref == INT64_MAX ? s->count : sg_series_lower_bound(s, ref + 1);
         const struct sg_sample *smp;
         struct ev_sample o;
         bool left_open = ev->compat && ev->compat->lookback_left_open;
@@ -776,7 +796,8 @@ static int timestamp_of_selector(struct ev_enh *enh, struct ev_vector *args, siz
         if (k == 0)
             continue;
         smp = &s->samples[k - 1];
-        if (left_open ? smp->t <= ref - ev->lookback : smp->t < ref - ev->lookback)
+        if (left_open ? smp->t <= sg_promql__tsub(ref, ev->lookback)
+                      : smp->t < sg_promql__tsub(ref, ev->lookback))
             continue;
         if (sg_is_stale(smp->v))
             continue;
@@ -862,14 +883,15 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
         struct ev_series *os = NULL;
         struct sg_labels metric = s->labels;
         uint64_t mhash = 0;
-        size_t np, lo = 0, hi = 0, step = 0, held = 0;
+        size_t np, lo = 0, hi = 0, step, held = 0;
 
         rc = drop_stale(ev, s, &pts, &np, &owned);
         if (rc != SG_OK)
             goto out;
-        for (int64_t ts = ev->start; ts <= ev->end; ts += ev->interval, step++) {
-            int64_t maxt = (atk != SG_AT_NONE ? at_time(ev, atk, at_ms) : ts) - offset;
-            int64_t mint = maxt - range;
+        for (step = 0; step < steps; step++) {
+            int64_t ts = step_ts(ev, step);
+            int64_t maxt = sg_promql__tsub(atk != SG_AT_NONE ? at_time(ev, atk, at_ms) : ts, offset);
+            int64_t mint = sg_promql__tsub(maxt, range);
             double v;
             bool has = false;
 
@@ -939,7 +961,8 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
         }
         for (size_t i = 0; i < out->n; i++) {
             for (size_t k = 0; k < out->s[i].n; k++) {
-                size_t st = (size_t)((out->s[i].pts[k].t - ev->start) / ev->interval);
+                size_t st = (size_t)(((uint64_t)out->s[i].pts[k].t - (uint64_t)ev->start) /
+                                     (uint64_t)ev->interval);
                 if (!found[st]) {
                     found[st] = true;
                     nfound++;
@@ -954,7 +977,7 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
                 rc = oom(ev);
             for (size_t st = 0; rc == SG_OK && st < steps; st++) {
                 if (!found[st]) {
-                    os->pts[os->n].t = ev->start + (int64_t)st * ev->interval;
+                    os->pts[os->n].t = step_ts(ev, st);
                     os->pts[os->n].v = 1;
                     os->n++;
                 }

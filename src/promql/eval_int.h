@@ -96,6 +96,34 @@ struct ev_enh {
 typedef int (*ev_step_fn)(struct ev_enh *enh, struct ev_vector *args, size_t nargs,
                           struct ev_vector *out);
 
+/* ---- time arithmetic ----
+ * Times and durations come from user input (@, offsets, ranges), so sums
+ * saturate at the int64 range instead of overflowing. */
+static inline int64_t sg_promql__tadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static inline int64_t sg_promql__tsub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+/* (a - b) in seconds, as Go's float64(a-b)/1000 when a-b fits. */
+static inline double sg_promql__tdiff_s(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return ((double)a - (double)b) / 1000;
+    return (double)r / 1000;
+}
+
 /* ---- helpers (eval.c) ---- */
 int sg_promql__map_init(struct ev_map *m, size_t hint);
 /* Value for key or UINT32_MAX. */

@@ -162,9 +162,9 @@ static double extrapolated_rate(const struct ev *ev, const struct sg_sample *p, 
             prev = p[i].v;
         }
     }
-    to_start = (double)(p[0].t - range_start) / 1000;
-    to_end = (double)(range_end - p[n - 1].t) / 1000;
-    sampled = (double)(p[n - 1].t - p[0].t) / 1000;
+    to_start = sg_promql__tdiff_s(p[0].t, range_start);
+    to_end = sg_promql__tdiff_s(range_end, p[n - 1].t);
+    sampled = sg_promql__tdiff_s(p[n - 1].t, p[0].t);
     avg = sampled / (double)(n - 1);
     threshold = avg * 1.1;
     if (ev->compat && ev->compat->rate_threshold_first) {
@@ -212,7 +212,7 @@ static void linear_regression(const struct sg_sample *p, size_t n, int64_t inter
         if (const_y && i > 0 && p[i].v != init)
             const_y = false;
         cnt += 1.0;
-        x = (double)(p[i].t - intercept_time) / 1e3;
+        x = sg_promql__tdiff_s(p[i].t, intercept_time);
         kahan_inc(x, &sx, &cx);
         kahan_inc(p[i].v, &sy, &cy);
         kahan_inc(x * p[i].v, &sxy, &cxy);

@@ -152,7 +152,7 @@ double sg_promql__go_pow(double x, double y)
             ae += xe;
         }
         x1 *= x1;
-        xe <<= 1;
+        xe *= 2;
         if (x1 < .5) {
             x1 += x1;
             xe--;

@@ -74,8 +74,8 @@ static void add_selection(struct plan_ctx *c, const struct sg_node *n)
         const struct sg_node *p = c->path[i];
         if (p->kind != SG_N_SUBQUERY)
             continue;
-        sub_off += p->u.subq.offset_ms;
-        sub_range += p->u.subq.range_ms;
+        sub_off = sg_promql__tadd(sub_off, p->u.subq.offset_ms);
+        sub_range = sg_promql__tadd(sub_range, p->u.subq.range_ms);
         if (p->u.subq.at != SG_AT_NONE) {
             int64_t at = p->u.subq.at == SG_AT_START ? c->start
                          : p->u.subq.at == SG_AT_END ? c->end
@@ -94,15 +94,15 @@ static void add_selection(struct plan_ctx *c, const struct sg_node *n)
                                                 : n->u.sel.at_ms;
         start = end = at;
     } else {
-        start = start - sub_off - sub_range;
-        end = end - sub_off;
+        start = sg_promql__tsub(sg_promql__tsub(start, sub_off), sub_range);
+        end = sg_promql__tsub(end, sub_off);
     }
     if (n->kind == SG_N_RANGE)
-        start -= n->u.sel.range_ms;
+        start = sg_promql__tsub(start, n->u.sel.range_ms);
     else
-        start -= c->lookback;
-    start -= n->u.sel.offset_ms;
-    end -= n->u.sel.offset_ms;
+        start = sg_promql__tsub(start, c->lookback);
+    start = sg_promql__tsub(start, n->u.sel.offset_ms);
+    end = sg_promql__tsub(end, n->u.sel.offset_ms);
     s->mint_ms = start;
     s->maxt_ms = end;
     s->hint_start_ms = start;
