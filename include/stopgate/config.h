@@ -106,7 +106,7 @@ struct sg_remote_read_config {
     const char *bearer_token_file; /* re-read on use (rotation); never logged */
     bool has_basic_auth;
     struct sg_basic_auth basic_auth;
-    struct sg_config_map headers;         /* extra headers, file order */
+    struct sg_config_map headers; /* extra headers, file order */
     struct sg_tls_config tls;
     struct sg_config_map external_labels; /* the server's; sorted by name */
     uint64_t max_response_bytes;          /* whole (decompressed) response */
@@ -162,7 +162,7 @@ struct sg_rollback_config {
 struct sg_release_config {
     const char *name;
     const char *namespace_;
-    const char *kube_context; /* NULL: the kubeconfig's current context */
+    const char *kube_context;                 /* NULL: the kubeconfig's current context */
     struct sg_remote_read_config remote_read; /* global one with the release's override merged */
     const char **rule_files; /* patterns as written, resolved against the config dir */
     size_t rule_files_count;
@@ -176,7 +176,7 @@ struct sg_release_config {
     struct sg_config_map alert_match; /* sorted by name; empty: no Alertmanager alerts by label */
     struct sg_route *routes;          /* first match wins */
     size_t routes_count;
-    bool routes_defaulted;            /* no `routes:` in the file; the defaults above apply */
+    bool routes_defaulted; /* no `routes:` in the file; the defaults above apply */
     struct sg_rollback_config rollback;
     const char **readiness; /* preflight URLs */
     size_t readiness_count;
@@ -223,8 +223,8 @@ struct sg_notifier_config {
 /* ---- tools ----------------------------------------------------------------- */
 
 struct sg_tools_config {
-    const char *helm;    /* a path (resolved against the config dir when it has a '/'), */
-    const char *kubectl; /* or a bare name looked up on PATH when the daemon starts */
+    const char *helm;       /* a path (resolved against the config dir when it has a '/'), */
+    const char *kubectl;    /* or a bare name looked up on PATH when the daemon starts */
     const char *kubeconfig; /* passed as KUBECONFIG; NULL: the environment's */
     int64_t timeout_ms;     /* per helm/kubectl command (helm rollback: rollback.timeout) */
     int64_t kill_grace_ms;  /* SIGTERM -> SIGKILL */
@@ -260,7 +260,7 @@ struct sg_config_problem {
     int code;         /* SG_EPARSE, SG_EINVAL, SG_ELIMIT, SG_EIO ... */
     const char *file; /* NULL for problems without a place */
     uint32_t line, col;
-    const char *msg;  /* the whole line: "FILE:LINE:COL: message" */
+    const char *msg; /* the whole line: "FILE:LINE:COL: message" */
 };
 
 /* Every problem of one load, in file order of discovery. Caller's storage:
@@ -327,8 +327,7 @@ SG_NODISCARD int sg_config_parse_opts(struct sg_str text, const char *path,
                                       const struct sg_config_opts *opts, struct sg_config **out,
                                       struct sg_config_report *report, struct sg_err *err);
 /* The same with flags 0 and no report. */
-SG_NODISCARD int sg_config_load_file(const char *path, struct sg_config **out,
-                                     struct sg_err *err);
+SG_NODISCARD int sg_config_load_file(const char *path, struct sg_config **out, struct sg_err *err);
 
 /* NULL is a no-op. */
 void sg_config_free(struct sg_config *cfg);

@@ -34,8 +34,7 @@ struct sg_metric;
 
 /* A registry; max_series per family (0: 10000). Free with sg_metrics_free
  * (NULL is fine), which frees every family too. */
-SG_NODISCARD int sg_metrics_create(size_t max_series, struct sg_metrics **out,
-                                   struct sg_err *err);
+SG_NODISCARD int sg_metrics_create(size_t max_series, struct sg_metrics **out, struct sg_err *err);
 void sg_metrics_free(struct sg_metrics *m);
 
 /* Register a family. name: a valid metric name, unique in the registry;
@@ -75,20 +74,20 @@ SG_NODISCARD int sg_metrics_render(const struct sg_metrics *m, struct sg_buf *ou
 /* ---- stopgate's metrics (SPEC.md "Metrics") -------------------------------- */
 
 struct sg_metrics_std {
-    struct sg_metric *rule_evaluations;          /* stopgate_rule_evaluations_total */
-    struct sg_metric *rule_evaluation_failures;  /* stopgate_rule_evaluation_failures_total */
+    struct sg_metric *rule_evaluations;             /* stopgate_rule_evaluations_total */
+    struct sg_metric *rule_evaluation_failures;     /* stopgate_rule_evaluation_failures_total */
     struct sg_metric *rule_group_iterations_missed; /* ..._rule_group_iterations_missed_total */
-    struct sg_metric *rule_group_last_duration;  /* stopgate_rule_group_last_duration_seconds */
-    struct sg_metric *alerts;                    /* stopgate_alerts{release,alertname,state} */
-    struct sg_metric *release_halted;            /* stopgate_release_halted{release} */
-    struct sg_metric *wave_active;               /* stopgate_wave_active{release} */
-    struct sg_metric *actions;                   /* stopgate_actions_total{release,action,result} */
-    struct sg_metric *notifications;             /* ..._notifications_total{notifier,result} */
-    struct sg_metric *remote_read_requests;      /* ..._remote_read_requests_total{result} */
-    struct sg_metric *remote_read_bytes;         /* stopgate_remote_read_bytes_total */
-    struct sg_metric *remote_read_samples;       /* stopgate_remote_read_samples_total */
+    struct sg_metric *rule_group_last_duration;     /* stopgate_rule_group_last_duration_seconds */
+    struct sg_metric *alerts;                       /* stopgate_alerts{release,alertname,state} */
+    struct sg_metric *release_halted;               /* stopgate_release_halted{release} */
+    struct sg_metric *wave_active;                  /* stopgate_wave_active{release} */
+    struct sg_metric *actions;              /* stopgate_actions_total{release,action,result} */
+    struct sg_metric *notifications;        /* ..._notifications_total{notifier,result} */
+    struct sg_metric *remote_read_requests; /* ..._remote_read_requests_total{result} */
+    struct sg_metric *remote_read_bytes;    /* stopgate_remote_read_bytes_total */
+    struct sg_metric *remote_read_samples;  /* stopgate_remote_read_samples_total */
     struct sg_metric *remote_read_skipped_chunks; /* ..._remote_read_skipped_chunks_total */
-    struct sg_metric *build_info;                /* stopgate_build_info{version,revision} */
+    struct sg_metric *build_info;                 /* stopgate_build_info{version,revision} */
 };
 
 /* Register every metric of SPEC.md into m and set

@@ -39,13 +39,13 @@ struct sg_proc_opts {
 };
 
 struct sg_proc_result {
-    int64_t exit_status;    /* as exit(2) got it; -1 when the child never ran */
-    int term_signal;        /* the signal that ended it, 0 if none */
-    int pid;                /* 0 when the child never ran */
-    bool spawned;           /* false: the program could not be started */
-    bool timed_out;         /* the timeout fired (SIGTERM was sent) */
-    bool killed;            /* SIGKILL was sent after the grace period */
-    bool canceled;          /* sg_proc_cancel was called */
+    int64_t exit_status; /* as exit(2) got it; -1 when the child never ran */
+    int term_signal;     /* the signal that ended it, 0 if none */
+    int pid;             /* 0 when the child never ran */
+    bool spawned;        /* false: the program could not be started */
+    bool timed_out;      /* the timeout fired (SIGTERM was sent) */
+    bool killed;         /* SIGKILL was sent after the grace period */
+    bool canceled;       /* sg_proc_cancel was called */
     bool out_truncated, err_truncated;
     int64_t duration_ms;    /* spawn to exit (or to giving up on the child) */
     struct sg_buf out, err; /* captured output, NUL-terminated */
@@ -63,9 +63,8 @@ typedef void (*sg_proc_done_cb)(struct sg_proc_result *res, const struct sg_err 
  * outlive the call. *out (may be NULL) receives a handle for
  * sg_proc_cancel, valid until the callback returns.
  * Errors (no callback then): SG_EINVAL (no file or argv), SG_ENOMEM. */
-SG_NODISCARD int sg_proc_run(uv_loop_t *loop, const struct sg_proc_opts *opts,
-                             sg_proc_done_cb done, void *arg, struct sg_proc **out,
-                             struct sg_err *err);
+SG_NODISCARD int sg_proc_run(uv_loop_t *loop, const struct sg_proc_opts *opts, sg_proc_done_cb done,
+                             void *arg, struct sg_proc **out, struct sg_err *err);
 
 /* Stop a running child: SIGTERM now, SIGKILL after the grace period. The
  * callback still runs once, with SG_ECANCELED. A no-op after the child has
@@ -84,8 +83,7 @@ SG_NODISCARD int sg_proc_find_executable(const char *name, const char *path, cha
  * ("NAME=value", overriding an allowed one of the same name). The array and
  * strings live in the arena; the array is NULL-terminated. */
 SG_NODISCARD int sg_proc_env_build(const char *const *names, size_t names_count,
-                                   const char *const *extra, size_t extra_count,
-                                   struct sg_arena *a, const char *const **out,
-                                   struct sg_err *err);
+                                   const char *const *extra, size_t extra_count, struct sg_arena *a,
+                                   const char *const **out, struct sg_err *err);
 
 #endif

@@ -54,7 +54,7 @@ struct sg_state_info {
     size_t audit_actions;     /* distinct action keys */
     uint64_t audit_cut_bytes; /* bytes of a torn last line cut off (0: none) */
     size_t outbox_pending;
-    size_t outbox_done;       /* entries completed (dropped by compaction) */
+    size_t outbox_done; /* entries completed (dropped by compaction) */
     uint64_t outbox_cut_bytes;
 };
 
@@ -83,8 +83,8 @@ SG_NODISCARD int sg_state_save_doc(struct sg_state *st, const char *kind, const 
 SG_NODISCARD int sg_state_load_doc(struct sg_state *st, const char *kind, const char *name,
                                    json_t **out, struct sg_err *err);
 /* Per-release state: kind "releases". */
-SG_NODISCARD int sg_state_save_release(struct sg_state *st, const char *release,
-                                       const json_t *doc, struct sg_err *err);
+SG_NODISCARD int sg_state_save_release(struct sg_state *st, const char *release, const json_t *doc,
+                                       struct sg_err *err);
 SG_NODISCARD int sg_state_load_release(struct sg_state *st, const char *release, json_t **out,
                                        struct sg_err *err);
 
@@ -108,24 +108,24 @@ const char *sg_audit_event_name(enum sg_audit_event e);
 /* One audit record. Unset optional fields are left out of the line.
  * Strings need not be valid UTF-8 (invalid bytes become U+FFFD). */
 struct sg_audit {
-    int64_t ts_ms;                  /* 0: now */
+    int64_t ts_ms; /* 0: now */
     enum sg_audit_event event;
-    const char *release;            /* required */
+    const char *release; /* required */
     const char *alertname;
     const struct sg_labels *labels; /* written as an object */
     const char *query;
     bool has_value;
-    double value;                   /* a JSON number; NaN/Inf as "NaN", "+Inf", "-Inf" */
+    double value; /* a JSON number; NaN/Inf as "NaN", "+Inf", "-Inf" */
     bool has_revision;
     int64_t revision;
-    const char *action;             /* "pause", "rollback", "resume", "notify", ... */
-    const char *key;                /* idempotency key; required for SG_AUDIT_ACTION */
+    const char *action; /* "pause", "rollback", "resume", "notify", ... */
+    const char *key;    /* idempotency key; required for SG_AUDIT_ACTION */
     bool has_dry_run;
     bool dry_run;
-    const char *const *argv;        /* NULL-terminated */
+    const char *const *argv; /* NULL-terminated */
     bool has_exit_status;
     int64_t exit_status;
-    const json_t *extra;            /* borrowed object: further fields (reason, error, output, ...) */
+    const json_t *extra; /* borrowed object: further fields (reason, error, output, ...) */
 };
 
 /* Append one line and fdatasync it. For SG_AUDIT_ACTION the key must be
@@ -148,10 +148,10 @@ SG_NODISCARD int sg_state_audit_format(const struct sg_audit *rec, struct sg_buf
 /* ---- notification outbox --------------------------------------------------------- */
 
 struct sg_outbox_entry {
-    uint64_t id;       /* increasing, never reused in one state dir */
-    int64_t ts_ms;     /* when it was queued */
+    uint64_t id;   /* increasing, never reused in one state dir */
+    int64_t ts_ms; /* when it was queued */
     const char *notifier;
-    json_t *payload;   /* owned by the state; borrowed by callers */
+    json_t *payload; /* owned by the state; borrowed by callers */
 };
 
 /* Queue a notification for `notifier` (its name). payload (borrowed) is

@@ -55,44 +55,44 @@ struct sg_web_route {
     const char *method; /* "GET", "POST", ... */
     const char *pattern;
     sg_web_handler_fn handler;
-    unsigned flags;     /* SG_WEB_AUTH */
+    unsigned flags; /* SG_WEB_AUTH */
 };
 
 struct sg_web_opts {
     const struct sg_web_route *routes; /* borrowed; must outlive the server */
     size_t routes_count;
-    void *ctx;                 /* passed to every handler */
-    const char *token;         /* bearer token for SG_WEB_AUTH routes (copied); NULL: none */
-    uint64_t read_timeout_ms;  /* 0: 10 s */
-    uint64_t idle_timeout_ms;  /* 0: 60 s */
-    size_t max_url;            /* 0: 8 KiB */
-    size_t max_header_bytes;   /* all names and values; 0: 16 KiB */
-    size_t max_headers;        /* 0: 64 (at most 128) */
-    size_t max_body;           /* 0: 1 MiB */
-    size_t max_connections;    /* 0: 256; more are closed on accept */
+    void *ctx;                /* passed to every handler */
+    const char *token;        /* bearer token for SG_WEB_AUTH routes (copied); NULL: none */
+    uint64_t read_timeout_ms; /* 0: 10 s */
+    uint64_t idle_timeout_ms; /* 0: 60 s */
+    size_t max_url;           /* 0: 8 KiB */
+    size_t max_header_bytes;  /* all names and values; 0: 16 KiB */
+    size_t max_headers;       /* 0: 64 (at most 128) */
+    size_t max_body;          /* 0: 1 MiB */
+    size_t max_connections;   /* 0: 256; more are closed on accept */
 };
 
 /* The request a handler sees. Everything it points to lives until the
  * response has been written (or the connection is gone). */
 struct sg_web_req {
-    const char *method;         /* "GET", "POST", ...; "HEAD" arrives as is */
-    struct sg_str path;         /* raw path, without the query */
-    struct sg_str query;        /* raw query string without '?', may be empty */
+    const char *method;  /* "GET", "POST", ...; "HEAD" arrives as is */
+    struct sg_str path;  /* raw path, without the query */
+    struct sg_str query; /* raw query string without '?', may be empty */
     struct sg_str body;
     struct sg_str params[SG_WEB_MAX_PARAMS]; /* route parameters, decoded */
     size_t nparams;
     const struct sg_web_route *route;
-    const char *remote_addr;    /* "127.0.0.1:53412" */
-    struct sg_arena *arena;     /* for the handler's own allocations, same lifetime */
-    struct sg_web_conn *conn;   /* private */
+    const char *remote_addr;  /* "127.0.0.1:53412" */
+    struct sg_arena *arena;   /* for the handler's own allocations, same lifetime */
+    struct sg_web_conn *conn; /* private */
 };
 
 /* Create a server on `loop` (nothing listens yet). SG_EINVAL for bad
  * options (a bad route pattern), SG_ENOMEM. Free with sg_web_close.
  * Sets SIGPIPE to ignored when it has the default disposition (a client
  * that goes away must not end the process). */
-SG_NODISCARD int sg_web_create(uv_loop_t *loop, const struct sg_web_opts *opts,
-                               struct sg_web **out, struct sg_err *err);
+SG_NODISCARD int sg_web_create(uv_loop_t *loop, const struct sg_web_opts *opts, struct sg_web **out,
+                               struct sg_err *err);
 
 /* Listen on "host:port" ("127.0.0.1:9097", "[::1]:0", ":9097" for every
  * address, "localhost:9097"); port 0 picks a free port (sg_web_port). A
@@ -123,8 +123,8 @@ size_t sg_web_connections(const struct sg_web *w);
  * NULL with len 0), and extra header lines ("Name: value", NULL-terminated;
  * may be NULL). Exactly one respond call per request; the request must not
  * be used after it. */
-void sg_web_respond(struct sg_web_req *req, int status, const char *content_type,
-                    const void *body, size_t len, const char *const *headers);
+void sg_web_respond(struct sg_web_req *req, int status, const char *content_type, const void *body,
+                    size_t len, const char *const *headers);
 
 /* JSON body (application/json): root is taken (json_decref'd here, even
  * on failure, like json_object_set_new); compact, no final newline (as Prometheus). */
@@ -171,8 +171,8 @@ SG_NODISCARD int sg_web_pattern_check(const char *pattern, struct sg_err *err);
  * are raw views into path (not decoded). HEAD matches GET routes. */
 const struct sg_web_route *sg_web_route_match(const struct sg_web_route *routes, size_t n,
                                               const char *method, struct sg_str path,
-                                              struct sg_str *params, size_t *nparams,
-                                              int *status, char *allow, size_t allow_len);
+                                              struct sg_str *params, size_t *nparams, int *status,
+                                              char *allow, size_t allow_len);
 
 /* "Not Found" for 404 etc.; "Unknown" for codes it does not know. */
 const char *sg_web_status_text(int status);

@@ -14,11 +14,8 @@
 
 #include "cli/cli.h"
 #include "stopgate/config.h"
-#include "stopgate/fs.h"
 #include "stopgate/promql.h"
 #include "stopgate/rules.h"
-
-#define RULE_FILE_MAX_BYTES (16u << 20)
 
 struct tally {
     size_t errors, warnings, diags;
@@ -42,10 +39,8 @@ static void on_diag(const struct sg_diag *d, void *arg)
         fprintf(stderr, "%s%s\n", w, d->msg);
 }
 
-/* Check one rule file with the rules module; while that module cannot
- * load rule files yet (it answers SG_EINVAL without a single diagnostic),
- * only check that the file can be read. Returns the number of rules (0 if
- * unknown). */
+/* Check one rule file with the rules module (what `check rules` does).
+ * Returns the number of rules in it. */
 static size_t check_rule_file(const char *path, struct tally *t)
 {
     struct sg_rules_load_opts opts;
@@ -67,17 +62,6 @@ static size_t check_rule_file(const char *path, struct tally *t)
     sg_err_clear(&err);
     rc = sg_ruleset_add_file(rs, path, &opts, &nrules, &err);
     sg_ruleset_free(rs);
-    if (rc == SG_EINVAL && t->diags == before) {
-        struct sg_buf text;
-        sg_buf_init(&text, RULE_FILE_MAX_BYTES);
-        sg_err_clear(&err);
-        if (sg_fs_read_all(path, RULE_FILE_MAX_BYTES, &text, &err) != SG_OK) {
-            fprintf(stderr, "%s\n", err.msg);
-            t->errors++;
-        }
-        sg_buf_cleanup(&text);
-        return 0;
-    }
     if (rc != SG_OK && t->diags == before) {
         fprintf(stderr, "%s\n", err.msg[0] ? err.msg : sg_strerror(rc));
         t->errors++;
@@ -151,9 +135,8 @@ static int run_check_config(const struct sg_cmd_args *args)
         printf(" SUCCESS: %s is valid stopgate config file syntax\n", path);
         for (size_t i = 0; i < nfiles; i++)
             printf("\nChecking %s\n  SUCCESS: %zu rules found\n", files[i].path, files[i].rules);
-        rc = (report.warnings || t.warnings) && sg_cli_flag_bool(args, "lint-fatal")
-                 ? SG_EXIT_LINT
-                 : SG_EXIT_OK;
+        rc = (report.warnings || t.warnings) && sg_cli_flag_bool(args, "lint-fatal") ? SG_EXIT_LINT
+                                                                                     : SG_EXIT_OK;
     }
     sg_free(files);
     sg_config_free(cfg);

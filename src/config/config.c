@@ -17,9 +17,9 @@
 #include "stopgate/duration.h"
 #include "stopgate/fs.h"
 
-#define CONFIG_ARENA_MAX   (64u << 20)
-#define REPORT_ARENA_MAX   (4u << 20)
-#define MAX_LIST_ITEMS     10000u
+#define CONFIG_ARENA_MAX (64u << 20)
+#define REPORT_ARENA_MAX (4u << 20)
+#define MAX_LIST_ITEMS   10000u
 
 /* ---- problems ---------------------------------------------------------------- */
 
@@ -85,11 +85,11 @@ static int problem_v(struct sg_bind *b, enum sg_config_severity sev, int code, c
 
     vsnprintf(text, sizeof(text), fmt, ap);
     if (file && line)
-        snprintf(line_buf, sizeof(line_buf), "%s:%u:%u: %s%s%s%s", file, line, col, w, b->path,
-                 sep, text);
+        snprintf(line_buf, sizeof(line_buf), "%s:%u:%u: %s%s%s%s", file, line, col, w, b->path, sep,
+                 text);
     else
-        snprintf(line_buf, sizeof(line_buf), "%s: %s%s%s%s", file ? file : b->file, w, b->path,
-                 sep, text);
+        snprintf(line_buf, sizeof(line_buf), "%s: %s%s%s%s", file ? file : b->file, w, b->path, sep,
+                 text);
     if (sev == SG_CONFIG_ERROR) {
         if (b->rc == SG_OK)
             b->rc = code;
@@ -123,8 +123,8 @@ int sg_bind_error(struct sg_bind *b, int code, const struct sg_yaml_node *n, con
     va_list ap;
 
     va_start(ap, fmt);
-    problem_v(b, SG_CONFIG_ERROR, code, n ? n->file : b->file, n ? n->line : 0, n ? n->col : 0,
-              fmt, ap);
+    problem_v(b, SG_CONFIG_ERROR, code, n ? n->file : b->file, n ? n->line : 0, n ? n->col : 0, fmt,
+              ap);
     va_end(ap);
     return code;
 }
@@ -240,7 +240,8 @@ bool sg_bind_check_url(struct sg_bind *b, const struct sg_yaml_node *n, const ch
 
     for (const char *p = url; *p; p++) {
         if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            sg_bind_error(b, SG_EINVAL, n, "invalid URL: contains whitespace or control characters");
+            sg_bind_error(b, SG_EINVAL, n,
+                          "invalid URL: contains whitespace or control characters");
             return false;
         }
     }
@@ -267,8 +268,10 @@ bool sg_bind_check_url(struct sg_bind *b, const struct sg_yaml_node *n, const ch
 
 static bool parse_bool(struct sg_str s, bool *out)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+                                      "YES",  "on",   "On",   "ON"};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No",
+                                     "NO",    "off",   "Off",   "OFF"};
 
     for (size_t i = 0; i < SG_ARRAY_LEN(yes); i++) {
         if (sg_str_eq_c(s, yes[i])) {
@@ -305,8 +308,8 @@ int sg_config_parse_size(struct sg_str s, uint64_t *out, struct sg_err *err)
     static const struct {
         const char *unit;
         unsigned shift;
-    } units[] = {{"", 0},    {"B", 0},    {"KB", 10}, {"KiB", 10}, {"MB", 20},
-                 {"MiB", 20}, {"GB", 30}, {"GiB", 30}, {"TB", 40}, {"TiB", 40}};
+    } units[] = {{"", 0},     {"B", 0},   {"KB", 10},  {"KiB", 10}, {"MB", 20},
+                 {"MiB", 20}, {"GB", 30}, {"GiB", 30}, {"TB", 40},  {"TiB", 40}};
     size_t i = 0;
     uint64_t n;
 
@@ -364,9 +367,8 @@ int sg_config_parse_trip_after(struct sg_str s, uint32_t *m, uint32_t *n, struct
     if (i != s.len)
         goto bad;
     if (mv < 1 || nv > 100 || mv > nv)
-        return sg_err_set(err, SG_EINVAL,
-                          "trip_after \"%.*s\": need 1 <= M <= N <= 100", (int)(s.len > 64 ? 64 : s.len),
-                          s.ptr);
+        return sg_err_set(err, SG_EINVAL, "trip_after \"%.*s\": need 1 <= M <= N <= 100",
+                          (int)(s.len > 64 ? 64 : s.len), s.ptr);
     *m = (uint32_t)mv;
     *n = (uint32_t)nv;
     return SG_OK;
@@ -485,11 +487,20 @@ static bool header_name_ok(struct sg_str s)
 static bool reserved_header(struct sg_str s)
 {
     static const char *const names[] = {
-        "authorization",     "host",          "content-encoding",
-        "content-length",    "content-type",  "user-agent",
-        "connection",        "keep-alive",    "proxy-authenticate",
-        "proxy-authorization", "www-authenticate", "accept-encoding",
-        "transfer-encoding", "x-prometheus-remote-write-version",
+        "authorization",
+        "host",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "user-agent",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "www-authenticate",
+        "accept-encoding",
+        "transfer-encoding",
+        "x-prometheus-remote-write-version",
         "x-prometheus-remote-read-version",
     };
     for (size_t i = 0; i < SG_ARRAY_LEN(names); i++) {
@@ -744,8 +755,8 @@ static void bind_field(struct sg_bind *b, const struct sg_field *f, const struct
                 *(int *)p = e->value;
                 return;
             }
-            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
-                                     used ? ", " : "", e->name);
+            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
+                                     e->name);
             if (used >= sizeof(list))
                 used = sizeof(list) - 1;
         }

@@ -63,11 +63,11 @@ struct sg_enum_name {
 struct sg_field {
     const char *key;
     enum sg_ftype type;
-    size_t off;     /* offsetof the target in the struct */
-    unsigned flags; /* SG_F_* */
-    size_t aux_off; /* count (lists) or has-flag (SG_F_HAS) offset */
-    const void *ext;  /* sub-schema or enum table (NULL-name terminated) */
-    uint32_t min, max; /* SG_FT_UINT range */
+    size_t off;           /* offsetof the target in the struct */
+    unsigned flags;       /* SG_F_* */
+    size_t aux_off;       /* count (lists) or has-flag (SG_F_HAS) offset */
+    const void *ext;      /* sub-schema or enum table (NULL-name terminated) */
+    uint32_t min, max;    /* SG_FT_UINT range */
     sg_bind_custom_fn fn; /* SG_FT_CUSTOM */
 };
 
@@ -91,8 +91,8 @@ struct sg_bind {
     const struct sg_config_opts *opts; /* never NULL */
     struct sg_config_report *report;
     struct sg_err *err;
-    int rc;           /* first error code, SG_OK while none */
-    char path[256];   /* "releases[0].routes[1]" for messages */
+    int rc;         /* first error code, SG_OK while none */
+    char path[256]; /* "releases[0].routes[1]" for messages */
     size_t path_len;
     size_t problems;
 };

@@ -16,12 +16,27 @@
 
 #define MAX_RULE_PATHS 10000u
 
-#define FIELD_END {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL}
+#define FIELD_END                                                                                  \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, NULL, 0, 0, NULL                                                         \
+    }
 
 static const char *default_env[] = {
-    "PATH",           "HOME",           "USER",          "KUBECONFIG",     "HELM_CACHE_HOME",
-    "HELM_CONFIG_HOME", "HELM_DATA_HOME", "HELM_DRIVER", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",  "TMPDIR",         "HTTP_PROXY",    "HTTPS_PROXY",    "NO_PROXY",
+    "PATH",
+    "HOME",
+    "USER",
+    "KUBECONFIG",
+    "HELM_CACHE_HOME",
+    "HELM_CONFIG_HOME",
+    "HELM_DATA_HOME",
+    "HELM_DRIVER",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "TMPDIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
 };
 
 /* ---- small validators ------------------------------------------------------------ */
@@ -134,10 +149,12 @@ static void tls_check(struct sg_bind *b, const struct sg_yaml_node *n, void *obj
 static const struct sg_field tls_fields[] = {
     {"ca_file", SG_FT_PATH, offsetof(struct sg_tls_config, ca_file), 0, 0, NULL, 0, 0, NULL},
     {"cert_file", SG_FT_PATH, offsetof(struct sg_tls_config, cert_file), 0, 0, NULL, 0, 0, NULL},
-    {"key_file", SG_FT_PATH, offsetof(struct sg_tls_config, key_file), SG_F_SECRET, 0, NULL, 0, 0, NULL},
-    {"server_name", SG_FT_STRING, offsetof(struct sg_tls_config, server_name), 0, 0, NULL, 0, 0, NULL},
-    {"insecure_skip_verify", SG_FT_BOOL, offsetof(struct sg_tls_config, insecure_skip_verify), 0,
-     0, NULL, 0, 0, NULL},
+    {"key_file", SG_FT_PATH, offsetof(struct sg_tls_config, key_file), SG_F_SECRET, 0, NULL, 0, 0,
+     NULL},
+    {"server_name", SG_FT_STRING, offsetof(struct sg_tls_config, server_name), 0, 0, NULL, 0, 0,
+     NULL},
+    {"insecure_skip_verify", SG_FT_BOOL, offsetof(struct sg_tls_config, insecure_skip_verify), 0, 0,
+     NULL, 0, 0, NULL},
     FIELD_END,
 };
 static const struct sg_schema tls_schema = {tls_fields, sizeof(struct sg_tls_config), NULL,
@@ -164,8 +181,10 @@ static void retries_check(struct sg_bind *b, const struct sg_yaml_node *n, void 
 
 static const struct sg_field retries_fields[] = {
     {"max", SG_FT_UINT, offsetof(struct sg_retries, max), 0, 0, NULL, 0, 10, NULL},
-    {"min_backoff", SG_FT_DURATION, offsetof(struct sg_retries, min_backoff_ms), 0, 0, NULL, 0, 0, NULL},
-    {"max_backoff", SG_FT_DURATION, offsetof(struct sg_retries, max_backoff_ms), 0, 0, NULL, 0, 0, NULL},
+    {"min_backoff", SG_FT_DURATION, offsetof(struct sg_retries, min_backoff_ms), 0, 0, NULL, 0, 0,
+     NULL},
+    {"max_backoff", SG_FT_DURATION, offsetof(struct sg_retries, max_backoff_ms), 0, 0, NULL, 0, 0,
+     NULL},
     FIELD_END,
 };
 static const struct sg_schema retries_schema = {retries_fields, sizeof(struct sg_retries), NULL,
@@ -193,8 +212,9 @@ static void remote_read_check(struct sg_bind *b, const struct sg_yaml_node *n, v
      * release's override does not repeat the global warning. */
     if (r->bearer_token_file && r->has_basic_auth &&
         (sg_yaml_get(n, "bearer_token_file") || sg_yaml_get(n, "basic_auth")))
-        sg_bind_warn(b, n, "bearer_token_file and basic_auth are both set; the bearer token is "
-                           "sent and basic_auth is ignored");
+        sg_bind_warn(b, n,
+                     "bearer_token_file and basic_auth are both set; the bearer token is "
+                     "sent and basic_auth is ignored");
     if (r->max_frame_bytes > r->max_response_bytes)
         sg_bind_error(b, SG_EINVAL, at(n, "max_frame_bytes"),
                       "max_frame_bytes must not be greater than max_response_bytes");
@@ -299,16 +319,16 @@ static const struct sg_enum_name action_kinds[] = {
 };
 
 static const struct sg_field threshold_fields[] = {
-    {"after", SG_FT_UINT, offsetof(struct sg_config_threshold, after), 0, 0, NULL, 0, 1000000, NULL},
-    {"do", SG_FT_ENUM, offsetof(struct sg_config_threshold, action), 0, 0, action_kinds, 0, 0, NULL},
+    {"after", SG_FT_UINT, offsetof(struct sg_config_threshold, after), 0, 0, NULL, 0, 1000000,
+     NULL},
+    {"do", SG_FT_ENUM, offsetof(struct sg_config_threshold, action), 0, 0, action_kinds, 0, 0,
+     NULL},
     FIELD_END,
 };
-static const struct sg_schema threshold_schema = {threshold_fields,
-                                                  sizeof(struct sg_config_threshold), NULL, NULL,
-                                                  NULL};
+static const struct sg_schema threshold_schema = {
+    threshold_fields, sizeof(struct sg_config_threshold), NULL, NULL, NULL};
 
-static void bind_trip_after(struct sg_bind *b, const struct sg_yaml_node *n, void *field,
-                            void *obj)
+static void bind_trip_after(struct sg_bind *b, const struct sg_yaml_node *n, void *field, void *obj)
 {
     struct sg_route *r = obj;
     struct sg_err e;
@@ -402,10 +422,10 @@ static void check_expr(struct sg_bind *b, const struct sg_yaml_node *n, const ch
         if (*p == ' ')
             msg = p + 1;
     }
-    exact = n->line == n->end_line && e.line <= 1 && e.col >= 1 &&
-            (n->style == SG_YAML_PLAIN ||
-             (n->style == SG_YAML_SINGLE_QUOTED && !strchr(expr, '\'')) ||
-             (n->style == SG_YAML_DOUBLE_QUOTED && !strchr(expr, '\\')));
+    exact =
+        n->line == n->end_line && e.line <= 1 && e.col >= 1 &&
+        (n->style == SG_YAML_PLAIN || (n->style == SG_YAML_SINGLE_QUOTED && !strchr(expr, '\'')) ||
+         (n->style == SG_YAML_DOUBLE_QUOTED && !strchr(expr, '\\')));
     if (exact) {
         uint32_t col = n->col + (n->style == SG_YAML_PLAIN ? 0 : 1) + e.col - 1;
         sg_bind_problem_at(b, SG_CONFIG_ERROR, e.code ? e.code : SG_EINVAL, n->file, n->line, col,
@@ -436,21 +456,20 @@ static void rollback_check(struct sg_bind *b, const struct sg_yaml_node *n, void
     if (r->schema_version_query && q && b->opts->check_expr)
         check_expr(b, q, r->schema_version_query);
     if (r->max_schema_values_path && !values_path_ok(r->max_schema_values_path))
-        sg_bind_error(b, SG_EINVAL, at(n, "max_schema_values_path"),
-                      "max_schema_values_path \"%s\": want a path like .migrations.maxSchemaVersion",
-                      r->max_schema_values_path);
+        sg_bind_error(
+            b, SG_EINVAL, at(n, "max_schema_values_path"),
+            "max_schema_values_path \"%s\": want a path like .migrations.maxSchemaVersion",
+            r->max_schema_values_path);
 }
-static const struct sg_schema rollback_schema = {rollback_fields,
-                                                 sizeof(struct sg_rollback_config), NULL,
-                                                 rollback_check, NULL};
+static const struct sg_schema rollback_schema = {rollback_fields, sizeof(struct sg_rollback_config),
+                                                 NULL, rollback_check, NULL};
 
 static int str_cmp(const void *x, const void *y)
 {
     return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-static void bind_rule_files(struct sg_bind *b, const struct sg_yaml_node *n, void *field,
-                            void *obj)
+static void bind_rule_files(struct sg_bind *b, const struct sg_yaml_node *n, void *field, void *obj)
 {
     struct sg_release_config *r = obj;
     const char **paths = NULL;
@@ -590,7 +609,8 @@ static void default_routes(struct sg_bind *b, struct sg_release_config *r)
     static const struct {
         const char *stop;
         enum sg_action_kind action;
-    } d[] = {{"rollback", SG_ACTION_ROLLBACK}, {"pause", SG_ACTION_PAUSE}, {NULL, SG_ACTION_NOTIFY}};
+    } d[] = {
+        {"rollback", SG_ACTION_ROLLBACK}, {"pause", SG_ACTION_PAUSE}, {NULL, SG_ACTION_NOTIFY}};
     struct sg_route *v = sg_arena_alloc_array(b->a, SG_ARRAY_LEN(d), sizeof(*v));
 
     if (!v) {
@@ -644,8 +664,8 @@ static void release_check(struct sg_bind *b, const struct sg_yaml_node *n, void 
             if (catch_all != SIZE_MAX) {
                 sg_bind_problem_at(b, SG_CONFIG_WARNING, SG_OK, r->routes[i].pos.file,
                                    r->routes[i].pos.line, r->routes[i].pos.col,
-                                   "routes[%zu] is never used: routes[%zu] matches every alert",
-                                   i, catch_all);
+                                   "routes[%zu] is never used: routes[%zu] matches every alert", i,
+                                   catch_all);
                 break;
             }
             if (route_is_catch_all(&r->routes[i]))
@@ -774,9 +794,8 @@ static void notifier_check(struct sg_bind *b, const struct sg_yaml_node *n, void
         sg_bind_error(b, SG_EINVAL, n,
                       "at most one of bearer_token_file and basic_auth may be configured");
 }
-static const struct sg_schema notifier_schema = {notifier_fields,
-                                                 sizeof(struct sg_notifier_config), notifier_init,
-                                                 notifier_check, notifier_extra};
+static const struct sg_schema notifier_schema = {notifier_fields, sizeof(struct sg_notifier_config),
+                                                 notifier_init, notifier_check, notifier_extra};
 
 /* ---- tools ------------------------------------------------------------------------- */
 

@@ -191,8 +191,8 @@ int sg_metrics_register(struct sg_metrics *m, enum sg_metric_type type, const ch
                               label_names[i] ? label_names[i] : "");
         for (size_t j = 0; j < i; j++) {
             if (strcmp(label_names[i], label_names[j]) == 0)
-                return sg_err_set(err, SG_EINVAL, "metric %s: duplicate label name \"%s\"",
-                                  name, label_names[i]);
+                return sg_err_set(err, SG_EINVAL, "metric %s: duplicate label name \"%s\"", name,
+                                  label_names[i]);
         }
     }
     while (at < m->count && strcmp(m->f[at]->name, name) < 0)
@@ -441,13 +441,11 @@ int sg_metrics_register_std(struct sg_metrics *m, const char *version, const cha
          "The total number of rule group evaluations missed due to slow rule group evaluation.",
          NULL, 0, &o->rule_group_iterations_missed},
         {SG_METRIC_GAUGE, "stopgate_rule_group_last_duration_seconds",
-         "The duration of the last rule group evaluation.", NULL, 0,
-         &o->rule_group_last_duration},
-        {SG_METRIC_GAUGE, "stopgate_alerts", "Alerts by release, alert name and state.",
-         l_alerts, 3, &o->alerts},
+         "The duration of the last rule group evaluation.", NULL, 0, &o->rule_group_last_duration},
+        {SG_METRIC_GAUGE, "stopgate_alerts", "Alerts by release, alert name and state.", l_alerts,
+         3, &o->alerts},
         {SG_METRIC_GAUGE, "stopgate_release_halted",
-         "Whether the release's gate is closed (1) or open (0).", l_release, 1,
-         &o->release_halted},
+         "Whether the release's gate is closed (1) or open (0).", l_release, 1, &o->release_halted},
         {SG_METRIC_GAUGE, "stopgate_wave_active",
          "Whether a rollout wave of the release is being watched (1) or not (0).", l_release, 1,
          &o->wave_active},
@@ -465,15 +463,15 @@ int sg_metrics_register_std(struct sg_metrics *m, const char *version, const cha
          "Remote-read chunks skipped because they lie outside the queried window.", NULL, 0,
          &o->remote_read_skipped_chunks},
         {SG_METRIC_GAUGE, "stopgate_build_info",
-         "A metric with a constant '1' value labeled by version and revision of stopgate.",
-         l_build, 2, &o->build_info},
+         "A metric with a constant '1' value labeled by version and revision of stopgate.", l_build,
+         2, &o->build_info},
     };
     int rc;
 
     memset(o, 0, sizeof(*o));
     for (size_t i = 0; i < SG_ARRAY_LEN(t); i++) {
-        rc = sg_metrics_register(m, t[i].type, t[i].name, t[i].help, t[i].labels, t[i].n,
-                                 t[i].out, err);
+        rc = sg_metrics_register(m, t[i].type, t[i].name, t[i].help, t[i].labels, t[i].n, t[i].out,
+                                 err);
         if (rc != SG_OK)
             return rc;
     }

@@ -226,8 +226,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     maybe_done(p);
 }
 
-int sg_proc_run(uv_loop_t *loop, const struct sg_proc_opts *opts, sg_proc_done_cb done,
-                void *arg, struct sg_proc **out, struct sg_err *err)
+int sg_proc_run(uv_loop_t *loop, const struct sg_proc_opts *opts, sg_proc_done_cb done, void *arg,
+                struct sg_proc **out, struct sg_err *err)
 {
     static const char *const empty_env[] = {NULL};
     uv_process_options_t uo;
@@ -376,8 +376,7 @@ int sg_proc_env_build(const char *const *names, size_t names_count, const char *
         return sg_err_set(err, SG_ENOMEM, "environment: out of memory");
     for (size_t i = 0; i < extra_count; i++) {
         if (!strchr(extra[i], '=') || extra[i][0] == '=')
-            return sg_err_set(err, SG_EINVAL, "environment entry without NAME=: \"%s\"",
-                              extra[i]);
+            return sg_err_set(err, SG_EINVAL, "environment entry without NAME=: \"%s\"", extra[i]);
     }
     for (size_t i = 0; i < names_count; i++) {
         const char *val = getenv(names[i]);

@@ -278,8 +278,8 @@ int sg_journal_open(struct sg_journal *j, const char *path, sg_journal_line_fn f
     if (*cut > 0) {
         /* the torn tail of a crashed write: nothing in it was ever reported written */
         if (ftruncate(j->fd, (off_t)j->size) != 0 || fdatasync(j->fd) != 0) {
-            rc = sg_err_set_cause(err, SG_ESTATE, errno, "%s: cutting a torn last line: %s",
-                                  path, strerror(errno));
+            rc = sg_err_set_cause(err, SG_ESTATE, errno, "%s: cutting a torn last line: %s", path,
+                                  strerror(errno));
             goto out;
         }
     }

@@ -132,8 +132,7 @@ static bool doc_name_ok(const char *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return false;
     }
     return true;
@@ -142,8 +141,8 @@ static bool doc_name_ok(const char *s)
 static int path_in(const struct sg_state *st, char *buf, size_t n, const char *a, const char *b,
                    struct sg_err *err)
 {
-    int w = b ? snprintf(buf, n, "%s/%s/%s.json", st->dir, a, b) : snprintf(buf, n, "%s/%s",
-                                                                          st->dir, a);
+    int w = b ? snprintf(buf, n, "%s/%s/%s.json", st->dir, a, b)
+              : snprintf(buf, n, "%s/%s", st->dir, a);
     if (w < 0 || (size_t)w >= n)
         return sg_err_set(err, SG_EINVAL, "%s: path too long", st->dir);
     return SG_OK;
@@ -417,8 +416,7 @@ static bool pending_remove(struct sg_state *st, uint64_t id)
     if (!found)
         return false;
     entry_free(&st->pending[at]);
-    memmove(&st->pending[at], &st->pending[at + 1],
-            (st->npending - at - 1) * sizeof(*st->pending));
+    memmove(&st->pending[at], &st->pending[at + 1], (st->npending - at - 1) * sizeof(*st->pending));
     st->npending--;
     return true;
 }
@@ -428,9 +426,8 @@ static int outbox_line(void *ctx, json_t *obj, size_t line_no, struct sg_err *er
     struct sg_state *st = ctx;
     const char *op = json_string_value(json_object_get(obj, "op"));
     json_t *idj = json_object_get(obj, "id");
-    uint64_t id = json_is_integer(idj) && json_integer_value(idj) > 0
-                      ? (uint64_t)json_integer_value(idj)
-                      : 0;
+    uint64_t id =
+        json_is_integer(idj) && json_integer_value(idj) > 0 ? (uint64_t)json_integer_value(idj) : 0;
 
     if (op && strcmp(op, "seq") == 0) {
         json_t *n = json_object_get(obj, "next");
@@ -456,8 +453,8 @@ static int outbox_line(void *ctx, json_t *obj, size_t line_no, struct sg_err *er
         if (!n)
             return sg_err_set(err, SG_ENOMEM, "outbox replay: out of memory");
         json_incref(payload);
-        if (pending_insert(st, id, json_is_integer(ts) ? json_integer_value(ts) : 0, n,
-                           payload) != SG_OK)
+        if (pending_insert(st, id, json_is_integer(ts) ? json_integer_value(ts) : 0, n, payload) !=
+            SG_OK)
             return sg_err_set(err, SG_ENOMEM, "outbox replay: out of memory");
         return SG_OK;
     }
@@ -493,8 +490,7 @@ static int outbox_compact(struct sg_state *st, struct sg_err *err)
     int rc, fd;
 
     sg_buf_init(&text, (size_t)1 << 30);
-    rc = sg_buf_appendf(&text, "{\"op\":\"seq\",\"next\":%llu}\n",
-                        (unsigned long long)st->next_id);
+    rc = sg_buf_appendf(&text, "{\"op\":\"seq\",\"next\":%llu}\n", (unsigned long long)st->next_id);
     for (size_t i = 0; rc == SG_OK && i < st->npending; i++) {
         rc = add_line(&st->pending[i], &text, err);
         if (rc == SG_OK)
@@ -513,8 +509,7 @@ static int outbox_compact(struct sg_state *st, struct sg_err *err)
         if (fd >= 0)
             close(fd);
         st->outbox.broken = true;
-        return sg_err_set_cause(err, SG_ESTATE, errno, "%s: %s", st->outbox.path,
-                                strerror(errno));
+        return sg_err_set_cause(err, SG_ESTATE, errno, "%s: %s", st->outbox.path, strerror(errno));
     }
     close(st->outbox.fd);
     st->outbox.fd = fd;
@@ -579,11 +574,11 @@ int sg_state_outbox_done(struct sg_state *st, uint64_t id, const char *result, s
         return sg_err_set(err, SG_ESTATE, "%s: opened without the lock: no journal", st->dir);
     pending_find(st, id, &found);
     if (!found)
-        return sg_err_set(err, SG_EINVAL, "outbox: no pending entry %llu",
-                          (unsigned long long)id);
+        return sg_err_set(err, SG_EINVAL, "outbox: no pending entry %llu", (unsigned long long)id);
     if (!result || strlen(result) > 32 || strpbrk(result, "\"\\\n"))
         result = "done";
-    w = snprintf(line, sizeof(line), "{\"op\":\"done\",\"id\":%llu,\"result\":\"%s\",\"ts_ms\":%lld}",
+    w = snprintf(line, sizeof(line),
+                 "{\"op\":\"done\",\"id\":%llu,\"result\":\"%s\",\"ts_ms\":%lld}",
                  (unsigned long long)id, result, (long long)now_ms());
     rc = sg_journal_append(&st->outbox, line, (size_t)w, err);
     if (rc != SG_OK)

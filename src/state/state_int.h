@@ -20,19 +20,19 @@
 typedef int (*sg_journal_line_fn)(void *ctx, json_t *obj, size_t line_no, struct sg_err *err);
 
 struct sg_journal_replay {
-    const char *path;     /* for messages */
+    const char *path; /* for messages */
     sg_journal_line_fn fn;
     void *ctx;
-    struct sg_buf line;   /* the line being assembled */
-    bool overlong;        /* it passed SG_STATE_MAX_LINE */
-    size_t line_no;       /* lines seen, complete ones */
-    uint64_t off;         /* bytes fed so far */
-    uint64_t good;        /* end of the last valid line */
-    bool bad_pending;     /* the last complete line was invalid */
+    struct sg_buf line; /* the line being assembled */
+    bool overlong;      /* it passed SG_STATE_MAX_LINE */
+    size_t line_no;     /* lines seen, complete ones */
+    uint64_t off;       /* bytes fed so far */
+    uint64_t good;      /* end of the last valid line */
+    bool bad_pending;   /* the last complete line was invalid */
     size_t bad_line;
     uint32_t bad_col;
     char bad_msg[200];
-    int rc;               /* first error */
+    int rc; /* first error */
 };
 
 void sg_journal_replay_init(struct sg_journal_replay *r, const char *path, sg_journal_line_fn fn,
@@ -46,7 +46,7 @@ int sg_journal_replay_finish(struct sg_journal_replay *r, uint64_t *cut, struct 
 void sg_journal_replay_cleanup(struct sg_journal_replay *r);
 
 struct sg_journal {
-    int fd;        /* O_APPEND; -1 when closed */
+    int fd; /* O_APPEND; -1 when closed */
     char *path;
     uint64_t size; /* end of the last complete line */
     bool broken;

@@ -32,9 +32,9 @@
 
 #include "stopgate/web.h"
 
-#define READ_CHUNK   16384
-#define MAX_HEADERS  128
-#define REQ_ARENA    (256u << 10)
+#define READ_CHUNK  16384
+#define MAX_HEADERS 128
+#define REQ_ARENA   (256u << 10)
 
 enum conn_state { C_IDLE, C_READING, C_HANDLER, C_WRITING };
 
@@ -73,8 +73,8 @@ struct sg_web_conn {
     enum conn_state state;
     http_parser parser;
     bool keep_alive, close_after, request_ready, last_was_value, is_head;
-    int reject_status;      /* set by a callback that stops the parse */
-    int route_status;       /* 404/405 found at headers-complete */
+    int reject_status; /* set by a callback that stops the parse */
+    int route_status;  /* 404/405 found at headers-complete */
     char allow[64];
     struct sg_buf url, hdr, body, pending;
     struct hdr_ref hdrs[MAX_HEADERS];
@@ -101,28 +101,50 @@ static int read_start(struct sg_web_conn *c);
 const char *sg_web_status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 423: return "Locked";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Request Entity Too Large";
+    case 414:
+        return "Request URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 423:
+        return "Locked";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -204,8 +226,8 @@ static bool pattern_match(const char *pat, struct sg_str path, struct sg_str *pa
 
 const struct sg_web_route *sg_web_route_match(const struct sg_web_route *routes, size_t n,
                                               const char *method, struct sg_str path,
-                                              struct sg_str *params, size_t *nparams,
-                                              int *status, char *allow, size_t allow_len)
+                                              struct sg_str *params, size_t *nparams, int *status,
+                                              char *allow, size_t allow_len)
 {
     bool path_seen = false;
     size_t al = 0;
@@ -321,8 +343,8 @@ bool sg_web_req_query(const struct sg_web_req *req, const char *name, struct sg_
         while (eq < end && q.ptr[eq] != '=')
             eq++;
         if (decode(req->arena, sg_str_make(q.ptr + i, eq - i), true, &k) && sg_str_eq_c(k, name)) {
-            struct sg_str raw = eq < end ? sg_str_make(q.ptr + eq + 1, end - eq - 1)
-                                         : sg_str_make("", 0);
+            struct sg_str raw =
+                eq < end ? sg_str_make(q.ptr + eq + 1, end - eq - 1) : sg_str_make("", 0);
             if (!decode(req->arena, raw, true, &v))
                 return false;
             *out = v;
@@ -356,7 +378,8 @@ int sg_web_req_json(const struct sg_web_req *req, json_t **out, struct sg_err *e
         return SG_OK;
     v = json_loadb(req->body.ptr, req->body.len, 0, &je);
     if (!v)
-        return sg_err_set_linecol(err, SG_EPARSE, "request body", (uint32_t)(je.line > 0 ? je.line : 1),
+        return sg_err_set_linecol(err, SG_EPARSE, "request body",
+                                  (uint32_t)(je.line > 0 ? je.line : 1),
                                   (uint32_t)(je.column > 0 ? je.column : 1), "%s", je.text);
     *out = v;
     return SG_OK;
@@ -491,9 +514,9 @@ static void send_response(struct sg_web_conn *c, int status, const char *ctype, 
     if (ctype)
         rc |= sg_buf_appendf(&r->data, "Content-Type: %s\r\n", ctype);
     rc |= sg_buf_appendf(&r->data, "Content-Length: %zu\r\n", len);
-    rc |= sg_buf_appendf(&r->data, "Connection: %s\r\n",
-                         c->close_after || !c->keep_alive || c->w->closing ? "close"
-                                                                            : "keep-alive");
+    rc |=
+        sg_buf_appendf(&r->data, "Connection: %s\r\n",
+                       c->close_after || !c->keep_alive || c->w->closing ? "close" : "keep-alive");
     for (size_t i = 0; headers && headers[i]; i++) {
         /* a header line may not smuggle another one in */
         if (strpbrk(headers[i], "\r\n"))
@@ -665,10 +688,10 @@ static int on_headers_complete(http_parser *p)
     }
     c->req.method = method;
     c->req.path = sg_str_make(c->url.data + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-    c->req.query = (u.field_set & (1 << UF_QUERY))
-                       ? sg_str_make(c->url.data + u.field_data[UF_QUERY].off,
-                                     u.field_data[UF_QUERY].len)
-                       : sg_str_make("", 0);
+    c->req.query =
+        (u.field_set & (1 << UF_QUERY))
+            ? sg_str_make(c->url.data + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len)
+            : sg_str_make("", 0);
     c->req.arena = &c->arena;
     c->req.conn = c;
     c->req.remote_addr = c->remote;
@@ -815,8 +838,8 @@ static int read_start(struct sg_web_conn *c)
 
 /* ---- responding ---------------------------------------------------------------------- */
 
-void sg_web_respond(struct sg_web_req *req, int status, const char *content_type,
-                    const void *body, size_t len, const char *const *headers)
+void sg_web_respond(struct sg_web_req *req, int status, const char *content_type, const void *body,
+                    size_t len, const char *const *headers)
 {
     struct sg_web_conn *c = req->conn;
 
@@ -1101,8 +1124,7 @@ int sg_web_listen(struct sg_web *w, const char *address, struct sg_err *err)
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = AI_NUMERICSERV;
         if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
-            return sg_err_set(err, SG_EIO, "listen %s: cannot resolve host \"%s\"", address,
-                              host);
+            return sg_err_set(err, SG_EIO, "listen %s: cannot resolve host \"%s\"", address, host);
         memcpy(&ss, res->ai_addr, res->ai_addrlen);
         freeaddrinfo(res);
     }
