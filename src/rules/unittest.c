@@ -865,6 +865,17 @@ static int loader_append_till(struct loader *ld, struct sg_store *st, int64_t ts
     return SG_OK;
 }
 
+/* True when some definition has samples the store will refuse. */
+static bool loader_refuses(const struct loader *ld)
+{
+    for (size_t i = 0; i < ld->ndefs; i++) {
+        const struct ut_def *d = &ld->defs[i];
+        if (!d->replaced && d->invalid && d->n > 0)
+            return true;
+    }
+    return false;
+}
+
 /* ---- queries ----------------------------------------------------------------------------- */
 
 struct run {
@@ -1214,6 +1225,13 @@ static int rules_load(struct ut_rules *ur, const struct sg_ut_file *f, char **fi
     for (size_t i = 0; i < n; i++) {
         struct sg_err e;
         size_t before = ur->load_errs.n;
+        bool seen = false;
+        /* a file matched twice is loaded once (promtool keys groups by file
+         * and name, so a second load replaces the first) */
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(files[k], files[i]) == 0;
+        if (seen)
+            continue;
         sg_err_clear(&e);
         if (sg_ruleset_add_file(ur->rs, files[i], &lo, NULL, &e) != SG_OK) {
             if (e.code == SG_ENOMEM)
@@ -1310,7 +1328,7 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The tick loop with rule groups: load, evaluate every group, check the
+/* The tick loop: load, evaluate every rule group (if any), check the
  * alerts due. Returns SG_EEVAL when a rule failed (the group then ends). */
 static int run_ticks(struct run *r, const struct sg_ut_group *g, const struct ut_rules *ur,
                      struct loader *ld, int64_t ei, uint64_t nticks, const int64_t *times,
@@ -1327,10 +1345,12 @@ static int run_ticks(struct run *r, const struct sg_ut_group *g, const struct ut
     eo.external_labels = &g->external_labels;
     eo.external_url = g->external_url;
     sg_err_clear(&e);
-    rc = sg_rules_state_new(ur->rs, &eo, &st, &e);
-    if (rc != SG_OK) {
-        errs_add(r->errs, "%s", e.msg);
-        return rc;
+    if (ur->ngroups > 0) {
+        rc = sg_rules_state_new(ur->rs, &eo, &st, &e);
+        if (rc != SG_OK) {
+            errs_add(r->errs, "%s", e.msg);
+            return rc;
+        }
     }
     sg_rules_source_store(&src, r->store);
     for (uint64_t k = 0; k < nticks; k++) {
@@ -1375,7 +1395,7 @@ static int run_ticks(struct run *r, const struct sg_ut_group *g, const struct ut
                     continue;
                 sg_arena_init(&fa, 0);
                 fi.a = &fa;
-                if (firing_alerts(ur, st, g->alerts[i].alertname, &fi) != SG_OK)
+                if (st && firing_alerts(ur, st, g->alerts[i].alertname, &fi) != SG_OK)
                     r->errs->oom = true;
                 else
                     check_alert(r, g, &g->alerts[i], fi.v, fi.n);
@@ -1464,28 +1484,16 @@ static void run_group(struct run *r, const struct sg_ut_file *f, const struct sg
 
     /* the ticks: ts = 0, ei, ... <= maxt */
     nticks = (uint64_t)(maxt / ei) + 1;
-    if (ur->ngroups == 0) {
-        /* A tick does nothing but load samples: load up to the last one at
-         * once. A definition the store refuses fails every tick from the
-         * first one at which it has a sample due, and nothing loads then. */
-        int64_t t0 = INT64_MAX;
-        uint64_t kf;
-        for (size_t i = 0; i < ld.ndefs; i++) {
-            const struct ut_def *d = &ld.defs[i];
-            if (!d->replaced && d->invalid && d->n > 0 && d->s[0].t < t0)
-                t0 = d->s[0].t;
-        }
-        kf = t0 == INT64_MAX ? nticks : (uint64_t)((t0 + ei - 1) / ei);
-        if (kf > nticks)
-            kf = nticks;
+    /* Without rule groups and without a refused definition a tick does
+     * nothing but load samples: load up to the last one at once. */
+    if (ur->ngroups == 0 && !loader_refuses(&ld)) {
         sg_err_clear(&e);
-        if (kf > 0 &&
-            loader_append_till(&ld, r->store, (int64_t)(kf - 1) * ei, r->errs, &e) == SG_ENOMEM) {
-            r->errs->oom = true;
+        if (loader_append_till(&ld, r->store, (int64_t)(nticks - 1) * ei, r->errs, &e) !=
+            SG_OK) {
+            if (e.code == SG_ENOMEM)
+                r->errs->oom = true;
             goto out;
         }
-        for (uint64_t k = kf; k < nticks && k - kf < r->lim->max_ticks; k++)
-            (void)loader_append_till(&ld, r->store, (int64_t)k * ei, r->errs, &e);
         /* nothing can fire without rules */
         for (curr = 0; curr < ntimes; curr++) {
             for (size_t i = 0; i < g->nalerts; i++) {
