@@ -16,6 +16,9 @@
  * - count_values renders the value with Go's 'f' format as a label and, for
  *   `by`, adds that label to the grouping.
  * - quantile uses the shared quantile() of funcs.c.
+ * - With the compat flag kahan_sum_aggr (later versions), sum uses
+ *   Kahan-Neumaier compensation and avg a compensated sum that turns into
+ *   a compensated incremental mean when the sum would overflow.
  *
  * It does not evaluate arguments; eval.c gathers them.
  */
@@ -32,6 +35,8 @@ struct group {
     struct sg_labels labels;
     uint64_t hash;
     double value, mean;
+    double kc;        /* Kahan compensation (compat kahan_sum_aggr) */
+    bool incremental; /* avg switched to an incremental mean (kahan_sum_aggr) */
     size_t count;
     bool has_float;
     struct ev_sample *heap; /* topk/bottomk */
@@ -68,6 +73,21 @@ static void aggr_free(void *p)
     sg_free(st->cls);
     sg_free(st->chash);
     sg_free(st);
+}
+
+/* Kahan-Neumaier increment of the later versions: an infinite sum resets
+ * the compensation. */
+static void kahan_inc_v3(double inc, double *sum, double *c)
+{
+    double t = *sum + inc;
+
+    if (isinf(t))
+        *c = 0;
+    else if (fabs(*sum) >= fabs(inc))
+        *c += (*sum - t) + inc;
+    else
+        *c += (inc - t) + *sum;
+    *sum = t;
 }
 
 static int oom(struct ev *ev)
@@ -288,6 +308,7 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
     struct aggr_state *st = NULL;
     struct sg_str value_label = {"", 0};
     struct sg_buf vbuf;
+    bool kahan = ev->compat && ev->compat->kahan_sum_aggr;
     int64_t k = 0;
     int rc = state_init(enh, &st);
 
@@ -376,6 +397,8 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
             st->n++;
             g->value = s->v;
             g->mean = s->v;
+            g->kc = 0;
+            g->incremental = false;
             g->count = 1;
             g->has_float = true;
             g->hn = 0;
@@ -405,17 +428,38 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
         g = &st->g[gi];
         switch (op) {
         case SG_AGG_SUM:
-            g->value += s->v;
+            if (kahan)
+                kahan_inc_v3(s->v, &g->value, &g->kc);
+            else
+                g->value += s->v;
             break;
         case SG_AGG_AVG:
             g->count++;
+            if (kahan && !g->incremental) {
+                double nv = g->value, nc = g->kc;
+                kahan_inc_v3(s->v, &nv, &nc);
+                if (!isinf(nv)) {
+                    g->value = nv;
+                    g->kc = nc;
+                    break;
+                }
+                /* the sum would overflow: continue with an incremental mean */
+                g->incremental = true;
+                g->mean = g->value / (double)(g->count - 1);
+                g->kc /= (double)(g->count - 1);
+            }
             if (isinf(g->mean)) {
                 if (isinf(s->v) && (g->mean > 0) == (s->v > 0))
                     break;
                 if (!isinf(s->v) && !isnan(s->v))
                     break;
             }
-            g->mean += s->v / (double)g->count - g->mean / (double)g->count;
+            if (kahan) {
+                double cur = g->mean + g->kc;
+                kahan_inc_v3(s->v / (double)g->count - cur / (double)g->count, &g->mean, &g->kc);
+            } else {
+                g->mean += s->v / (double)g->count - g->mean / (double)g->count;
+            }
             break;
         case SG_AGG_GROUP:
             break;
@@ -480,7 +524,15 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
         o.t = enh->ts;
         switch (op) {
         case SG_AGG_AVG:
-            o.v = g->mean;
+            if (!kahan)
+                o.v = g->mean;
+            else if (g->incremental)
+                o.v = g->mean + g->kc;
+            else
+                o.v = (g->value + g->kc) / (double)g->count;
+            break;
+        case SG_AGG_SUM:
+            o.v = kahan ? g->value + g->kc : g->value;
             break;
         case SG_AGG_COUNT:
         case SG_AGG_COUNT_VALUES:
