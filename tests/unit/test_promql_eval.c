@@ -369,6 +369,122 @@ static void subquery_and_limit(void **state)
                  "query processing would load too many samples into memory in query execution");
 }
 
+/* ---- expressions as text, expected values from promtool 2.42 -------------------------- */
+
+static const struct {
+    const char *expr;
+    int64_t t;
+    const char *want; /* JSON of the result, or "error: <message>" */
+} text_cases[] = {
+    {"count_values(\"v\", c)", 600000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"v\":\"75\"},\"value\":[600,\"1\"]}]}"},
+    {"timestamp(up)", 150000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[150,\"120\"]},"
+     "{\"metric\":{\"job\":\"b\"},\"value\":[150,\"120\"]}]}"},
+    {"up @ 60", 600000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},"
+     "\"value\":[600,\"1\"]},{\"metric\":{\"__name__\":\"up\",\"job\":\"b\"},\"value\":[600,\"1\"]}]}"},
+    {"absent(nonexistent{job=\"x\", a=~\"b\"})", 60000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"x\"},\"value\":[60,\"1\"]}]}"},
+    {"absent_over_time(s[1m])", 200000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[200,\"1\"]}]}"},
+    {"changes(c[10m])", 600000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[600,\"10\"]}]}"},
+    {"scalar(up)", 0, "{\"resultType\":\"scalar\",\"result\":[0,\"NaN\"]}"},
+    {"day_of_week()", 0,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[0,\"4\"]}]}"},
+    {"holt_winters(c[5m], 2, 0.5)", 600000,
+     "error: invalid smoothing factor. Expected: 0 < sf < 1, got: 2.000000"},
+    {"label_replace(up, \"x\", \"y\", \"job\", \"(\")", 60000,
+     "error: invalid regular expression in label_replace(): ("},
+    {"c - on(job) group_left up", 120000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[120,\"19\"]}]}"},
+    {"max_over_time(s[5m])", 150000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[150,\"2\"]}]}"},
+    {"sum_over_time((c > 20)[5m:1m])", 600000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[600,\"300\"]}]}"},
+    {"rate(c[5m] offset 5m)", 600000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[600,"
+     "\"0.15000000000000002\"]}]}"},
+    {"deriv(c[5m])", 600000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[600,"
+     "\"0.16666666666666666\"]}]}"},
+    {"predict_linear(c[5m], 60)", 600000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},\"value\":[600,\"85\"]}]}"},
+    {"quantile(0.3, c or up)", 180000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[180,\"2.2\"]}]}"},
+    {"stddev(c or up)", 180000,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[180,\"2\"]}]}"},
+    /* checked against Prometheus 2.42's HTTP API */
+    {"vector(1e-7) or label_replace(vector(2.5e21), \"a\", \"<&>\", \"\", \"\")", 1500,
+     "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1.500,\"1e-07\"]},"
+     "{\"metric\":{\"a\":\"\\u003c\\u0026\\u003e\"},\"value\":[1.500,\"2.5e+21\"]}]}"},
+    {"1e-7", 1500, "{\"resultType\":\"scalar\",\"result\":[1.5,\"0.0000001\"]}"},
+    {"\"a\\tb\"", 1500, "{\"resultType\":\"string\",\"result\":[1.5,\"a\\tb\"]}"},
+};
+
+static void text_expressions(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < SG_ARRAY_LEN(text_cases); i++) {
+        struct sg_node *e;
+        struct sg_err err;
+        char got[4096];
+        int rc;
+
+        sg_err_clear(&err);
+        rc = sg_promql_parse(sg_str_c(text_cases[i].expr), "<expr>", &A, NULL, &e, &err);
+        if (rc != SG_OK)
+            fail_msg("%s: %s", text_cases[i].expr, err.msg);
+        rc = run(e, text_cases[i].t, NULL, got, sizeof(got), &err);
+        if (rc != SG_OK)
+            snprintf(got, sizeof(got), "error: %s", err.msg);
+        if (strcmp(got, text_cases[i].want) != 0)
+            fail_msg("%s\n got: %s\nwant: %s", text_cases[i].expr, got, text_cases[i].want);
+    }
+}
+
+static void range_evaluation_and_text_output(void **state)
+{
+    struct sg_node *e;
+    struct sg_promql_selection *sels;
+    struct sg_series_set *sets;
+    struct sg_value v;
+    struct sg_buf out;
+    struct sg_err err;
+    size_t ns;
+
+    (void)state;
+    assert_int_equal(sg_promql_parse(S("sum by (job) (up) * 2 or vector(time())"), NULL, &A, NULL,
+                                     &e, &err),
+                     SG_OK);
+    assert_int_equal(sg_promql_plan(e, 0, 240000, 120000, NULL, &A, &sels, &ns, &err), SG_OK);
+    assert_int_equal(ns, 1);
+    assert_int_equal(sels[0].mint_ms, -300000);
+    assert_int_equal(sels[0].maxt_ms, 240000);
+    assert_int_equal(sels[0].hint_step_ms, 120000);
+    assert_string_equal(sels[0].hint_func, "sum");
+    assert_true(sels[0].hint_by);
+    sets = sg_arena_alloc_array(&A, 1, sizeof(*sets));
+    assert_int_equal(sg_store_select(ST, sels[0].matchers, sels[0].nmatchers, sels[0].mint_ms,
+                                     sels[0].maxt_ms, &A, &sets[0], &err),
+                     SG_OK);
+    assert_int_equal(sg_promql_eval_range(e, 0, 240000, 120000, NULL, sets, 1, &A, &v, &err), SG_OK);
+    sg_buf_init(&out, 1 << 16);
+    assert_int_equal(sg_promql_format_text(&v, &out), SG_OK);
+    assert_string_equal(sg_buf_cstr(&out), "{} =>\n0 @[0]\n120 @[120]\n240 @[240]\n"
+                                           "{job=\"a\"} =>\n2 @[0]\n2 @[120]\n2 @[240]\n"
+                                           "{job=\"b\"} =>\n2 @[0]\n2 @[120]\n2 @[240]\n");
+    sg_buf_reset(&out);
+    assert_int_equal(sg_promql_format_json(&v, NULL, &out), SG_OK);
+    assert_string_equal(sg_buf_cstr(&out),
+                        "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},\"values\":[[0,\"0\"],"
+                        "[120,\"120\"],[240,\"240\"]]},{\"metric\":{\"job\":\"a\"},\"values\":[[0,\"2\"],"
+                        "[120,\"2\"],[240,\"2\"]]},{\"metric\":{\"job\":\"b\"},\"values\":[[0,\"2\"],"
+                        "[120,\"2\"],[240,\"2\"]]}]}");
+    sg_buf_cleanup(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +494,8 @@ int main(void)
         cmocka_unit_test(binops_and_matching_errors),
         cmocka_unit_test(label_functions),
         cmocka_unit_test(subquery_and_limit),
+        cmocka_unit_test(text_expressions),
+        cmocka_unit_test(range_evaluation_and_text_output),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
