@@ -353,11 +353,17 @@ struct sg_value {
 /* ---- evaluate ----------------------------------------------------------------------- */
 
 /* Evaluate at time t_ms. `sets[i]` holds the series of selection i of the
- * plan made for the same expression and time (nsets must equal its count).
- * The result and every intermediate value live in `arena`. Errors are
- * SG_EEVAL with Prometheus's text ("many-to-many matching not allowed: ...",
- * "query processing would load too many samples into memory ..."), or
- * SG_ELIMIT / SG_ENOMEM. */
+ * plan made for the same expression (nsets must equal its count); a set
+ * need not hold more than the selection's window, and the sets are read
+ * during the call only.
+ * Result: a vector (timestamps t_ms), scalar, string or, for a range
+ * selector or subquery at the top, a matrix. Points and the arrays live in
+ * `arena`; label sets may point into the input sets' strings, so keep those
+ * alive while the result is used (copy with sg_labels_copy otherwise).
+ * Errors: SG_EEVAL with Prometheus's text ("many-to-many matching not
+ * allowed: ...", "query processing would load too many samples into memory
+ * in query execution", "vector cannot contain metrics with the same
+ * labelset"), SG_ELIMIT (subquery steps), SG_EINVAL (nsets), SG_ENOMEM. */
 SG_NODISCARD int sg_promql_eval_instant(const struct sg_node *expr, int64_t t_ms,
                                         const struct sg_promql_opts *opts,
                                         const struct sg_series_set *sets, size_t nsets,
@@ -365,7 +371,10 @@ SG_NODISCARD int sg_promql_eval_instant(const struct sg_node *expr, int64_t t_ms
                                         struct sg_err *err);
 
 /* Range evaluation from start to end (inclusive) every step; the result is
- * a matrix (scalars become a series with no labels), as /api/v1/query_range. */
+ * a matrix sorted by label set (scalars become a series with no labels), as
+ * /api/v1/query_range. Node by node over all steps, as Prometheus's
+ * rangeEval. The expression must be a scalar or an instant vector
+ * (SG_ETYPE otherwise); ownership as for sg_promql_eval_instant. */
 SG_NODISCARD int sg_promql_eval_range(const struct sg_node *expr, int64_t start_ms, int64_t end_ms,
                                       int64_t step_ms, const struct sg_promql_opts *opts,
                                       const struct sg_series_set *sets, size_t nsets,
@@ -375,14 +384,21 @@ SG_NODISCARD int sg_promql_eval_range(const struct sg_node *expr, int64_t start_
 /* ---- output ----------------------------------------------------------------------- */
 
 /* The `data` object of Prometheus 2.42's /api/v1/query or query_range on
- * one line: {"resultType":"vector","result":[...]}. Values in Go's 'f' form
- * ('e' outside [1e-6,1e21) when the compat profile says so); matrices sorted
- * by label set. */
+ * one line: {"resultType":"vector","result":[...]}. Vector and matrix
+ * values as 2.42's jsonutil writes them: Go's 'f' form, 'e' when the value
+ * is not 0 and |v| < 1e-6 or >= 1e21 ("1e-07"); scalar values always 'f'
+ * ("0.0000001"), or like vectors when compat->json_float_exponent is set.
+ * Vector/matrix timestamps as seconds with three decimals when the ms are
+ * not 0; scalar/string timestamps as the shortest decimal. Labels escaped
+ * as Go's encoding/json does (\u003c for <). Matrices sorted by label set. */
 SG_NODISCARD int sg_promql_format_json(const struct sg_value *v,
                                        const struct sg_promql_compat *compat, struct sg_buf *out);
 
-/* promtool's human form: `up{instance="a", job="b"} => 1 @[1700000000]`
- * per element, one per line; matrices list `value @[ts]` per point. */
+/* promtool's human form (client_golang's model values): vectors as
+ * `up{instance="a", job="b"} => 1 @[1700000000]` one per line; matrices as
+ * `metric =>` followed by `value @[ts]` lines, sorted by label set; scalars
+ * as `scalar: 1 @[1700000000]`; strings as the bare text. Ends with a
+ * newline (an empty vector prints an empty line). */
 SG_NODISCARD int sg_promql_format_text(const struct sg_value *v, struct sg_buf *out);
 
 #endif
