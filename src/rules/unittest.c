@@ -637,7 +637,7 @@ struct load_text {
 
 /* Map an offset in the load text to a position in the test file. */
 static void text_pos(const struct sg_ut_group *g, const struct load_text *lt, size_t off,
-                     const char *file, uint32_t *line, uint32_t *col)
+                     uint32_t *line, uint32_t *col)
 {
     *line = g->node ? g->node->line : 1;
     *col = g->node ? g->node->col : 1;
@@ -668,7 +668,6 @@ static void text_pos(const struct sg_ut_group *g, const struct load_text *lt, si
                      n->end_off - n->start_off == n->value.len + 2)
                 *col = n->col + 1 + (uint32_t)k;
         }
-        (void)file;
         return;
     }
 }
@@ -688,7 +687,7 @@ static int loader_build(const struct sg_ut_group *g, const char *file, struct sg
 {
     struct load_text lt;
     char ivs[SG_DURATION_FMT_MAX];
-    size_t total = 0, pos = 0, first = 1;
+    size_t total = 0, pos = 0;
     int rc = SG_OK;
     struct sg_str text;
     size_t ndef_cap = 0;
@@ -719,7 +718,6 @@ static int loader_build(const struct sg_ut_group *g, const char *file, struct sg
     text = sg_buf_view(&lt.text);
     /* skip the "load" line */
     pos = (size_t)((const char *)memchr(text.ptr, '\n', text.len) - text.ptr) + 1;
-    (void)first;
     while (pos < text.len) {
         const char *nl = memchr(text.ptr + pos, '\n', text.len - pos);
         size_t end = nl ? (size_t)(nl - text.ptr) : text.len, lead;
@@ -736,7 +734,7 @@ static int loader_build(const struct sg_ut_group *g, const char *file, struct sg
         rc = sg_ut_series_parse(line, a, lim->max_samples - total, &ls, &vals, &nv, &e);
         if (rc == SG_EPARSE) {
             uint32_t l, c;
-            text_pos(g, &lt, pos + lead + e.off, file, &l, &c);
+            text_pos(g, &lt, pos + lead + e.off, &l, &c);
             errs_add(errs, "%s:%u:%u: parse error: %s", file, l, c, e.msg);
             goto out;
         }
@@ -1413,8 +1411,8 @@ fail:
     return rc == SG_OK ? SG_EEVAL : rc;
 }
 
-static void run_group(struct run *r, const struct sg_ut_file *f, const struct sg_ut_group *g,
-                      int64_t ei, const struct ut_rules *ur)
+static void run_group(struct run *r, const struct sg_ut_group *g, int64_t ei,
+                      const struct ut_rules *ur)
 {
     struct sg_arena ga;
     struct loader ld;
@@ -1424,7 +1422,6 @@ static void run_group(struct run *r, const struct sg_ut_file *f, const struct sg
     uint64_t nticks;
     int rc;
 
-    (void)f;
     sg_arena_init(&ga, 0);
     r->store = NULL;
     rc = loader_build(g, r->file, &ga, r->lim, &ld, r->errs);
@@ -1488,8 +1485,7 @@ static void run_group(struct run *r, const struct sg_ut_file *f, const struct sg
      * nothing but load samples: load up to the last one at once. */
     if (ur->ngroups == 0 && !loader_refuses(&ld)) {
         sg_err_clear(&e);
-        if (loader_append_till(&ld, r->store, (int64_t)(nticks - 1) * ei, r->errs, &e) !=
-            SG_OK) {
+        if (loader_append_till(&ld, r->store, (int64_t)(nticks - 1) * ei, r->errs, &e) != SG_OK) {
             if (e.code == SG_ENOMEM)
                 r->errs->oom = true;
             goto out;
@@ -1591,7 +1587,7 @@ static void run_file(struct run *r, struct errlist *errs, FILE *errout)
         rc = rules_load(&ur, f, rules.v, rules.n, r->a);
         if (rc == SG_OK) {
             for (size_t i = 0; i < f->ntests; i++)
-                run_group(r, f, &f->tests[i], ei, &ur);
+                run_group(r, &f->tests[i], ei, &ur);
         }
         rules_free(&ur);
         if (rc != SG_OK)

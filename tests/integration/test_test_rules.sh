@@ -43,7 +43,7 @@ for f in pass_*.yml fail_*.yml bad_*.yml; do
   case $f in
   bad_*)
     if [ "$(head -1 "$SG_TEST_TMP/s.err")" = "  FAILED:" ] &&
-      grep -qE "^(  )?$f:[0-9]+:[0-9]+: " "$SG_TEST_TMP/s.err"; then
+      grep -qE "^(  )?[^ :]+\.yml:[0-9]+:[0-9]+: " "$SG_TEST_TMP/s.err"; then
       ok "$f: the problem is named with FILE:LINE:COL"
     else
       not_ok "$f: the problem is named with FILE:LINE:COL" "$(cat "$SG_TEST_TMP/s.err")"
