@@ -113,29 +113,58 @@ static int json_str(struct sg_buf *b, struct sg_str s)
     return rc == SG_OK ? sg_buf_putc(b, '"') : rc;
 }
 
+/* Decimal digits of u into the end of buf[0..n); returns where they start. */
+static char *u64_digits(uint64_t u, char *end)
+{
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    return end;
+}
+
 /* A matrix point's timestamp as Prometheus 2.42's JSON writes it. */
 static int json_ts(struct sg_buf *b, int64_t t)
 {
     uint64_t u = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
     unsigned frac = (unsigned)(u % 1000);
+    char tmp[32], *end = tmp + sizeof(tmp), *p = end;
 
-    if (frac)
-        return sg_buf_appendf(b, "%s%llu.%03u", t < 0 ? "-" : "", (unsigned long long)(u / 1000),
-                              frac);
-    return sg_buf_appendf(b, "%s%llu", t < 0 ? "-" : "", (unsigned long long)(u / 1000));
+    if (frac) {
+        *--p = (char)('0' + frac % 10);
+        *--p = (char)('0' + frac / 10 % 10);
+        *--p = (char)('0' + frac / 100);
+        *--p = '.';
+    }
+    p = u64_digits(u / 1000, p);
+    if (t < 0)
+        *--p = '-';
+    return sg_buf_append(b, p, (size_t)(end - p));
 }
 
 /* A value as Prometheus 2.42 writes vector and matrix points
  * (util/jsonutil.MarshalValue): Go's shortest 'f' form, or 'e' when the
- * magnitude is below 1e-6 or at least 1e21. */
-static void format_value(double v, char *buf, size_t n)
+ * magnitude is below 1e-6 or at least 1e21. Integers below 2^53 (counters,
+ * histogram buckets: most samples) are their own shortest digits and are
+ * written directly; everything else goes through sg_num_format. Returns
+ * the length. */
+static size_t format_value(double v, char *buf, size_t n)
 {
     double abs = fabs(v);
     char fmt = 'f';
 
+    if (abs < 9007199254740992.0 && abs == floor(abs) && !(v == 0 && signbit(v))) {
+        char tmp[24], *p = u64_digits((uint64_t)abs, tmp + sizeof(tmp));
+        size_t len = (size_t)(tmp + sizeof(tmp) - p), o = 0;
+        if (v < 0)
+            buf[o++] = '-';
+        memcpy(buf + o, p, len);
+        buf[o + len] = '\0';
+        return o + len;
+    }
     if (abs != 0 && (abs < 1e-6 || abs >= 1e21))
         fmt = 'e';
-    sg_num_format(v, fmt, buf, n);
+    return sg_num_format(v, fmt, buf, n);
 }
 
 static int flush(struct sg_buf *b, bool force)
@@ -151,20 +180,36 @@ static int flush(struct sg_buf *b, bool force)
 static int print_text(struct sg_series *const *v, size_t n, struct sg_buf *b)
 {
     struct sg_buf name;
-    char num[SG_NUM_FMT_MAX];
+    char num[SG_NUM_FMT_MAX + 32];
     int rc = SG_OK;
 
     sg_buf_init(&name, 1 << 20);
     for (size_t i = 0; i < n && rc == SG_OK; i++) {
         sg_buf_reset(&name);
         rc = sg_labels_format_metric(&v[i]->labels, &name);
+        if (rc == SG_OK)
+            rc = sg_buf_putc(&name, ' ');
         for (size_t k = 0; k < v[i]->count && rc == SG_OK; k++) {
             const struct sg_sample *s = &v[i]->samples[k];
-            if (sg_is_stale(s->v))
-                snprintf(num, sizeof(num), "stale");
-            else
-                format_value(s->v, num, sizeof(num));
-            rc = sg_buf_appendf(b, "%s %s %lld\n", sg_buf_cstr(&name), num, (long long)s->t);
+            size_t len;
+            char ts[24], *p;
+            if (sg_is_stale(s->v)) {
+                memcpy(num, "stale", 6);
+                len = 5;
+            } else {
+                len = format_value(s->v, num, SG_NUM_FMT_MAX);
+            }
+            num[len++] = ' ';
+            p = u64_digits(s->t < 0 ? (uint64_t)0 - (uint64_t)s->t : (uint64_t)s->t,
+                           ts + sizeof(ts));
+            if (s->t < 0)
+                *--p = '-';
+            memcpy(num + len, p, (size_t)(ts + sizeof(ts) - p));
+            len += (size_t)(ts + sizeof(ts) - p);
+            num[len++] = '\n';
+            rc = sg_buf_append(b, name.data, name.len);
+            if (rc == SG_OK)
+                rc = sg_buf_append(b, num, len);
             if (rc == SG_OK)
                 rc = flush(b, false);
         }
@@ -175,7 +220,7 @@ static int print_text(struct sg_series *const *v, size_t n, struct sg_buf *b)
 
 static int print_json(struct sg_series *const *v, size_t n, struct sg_buf *b)
 {
-    char num[SG_NUM_FMT_MAX];
+    char num[SG_NUM_FMT_MAX + 8];
     int rc = sg_buf_puts(b, "{\"resultType\":\"matrix\",\"result\":[");
 
     for (size_t i = 0; i < n && rc == SG_OK; i++) {
@@ -195,12 +240,17 @@ static int print_json(struct sg_series *const *v, size_t n, struct sg_buf *b)
             rc = sg_buf_puts(b, "},\"values\":[");
         for (size_t k = 0; k < v[i]->count && rc == SG_OK; k++) {
             const struct sg_sample *s = &v[i]->samples[k];
+            size_t len;
             rc = sg_buf_puts(b, k ? ",[" : "[");
             if (rc == SG_OK)
                 rc = json_ts(b, s->t);
-            format_value(s->v, num, sizeof(num));
+            num[0] = ',';
+            num[1] = '"';
+            len = 2 + format_value(s->v, num + 2, sizeof(num) - 4);
+            num[len++] = '"';
+            num[len++] = ']';
             if (rc == SG_OK)
-                rc = sg_buf_appendf(b, ",\"%s\"]", num);
+                rc = sg_buf_append(b, num, len);
             if (rc == SG_OK)
                 rc = flush(b, false);
         }
