@@ -154,6 +154,22 @@ tls_cfg badsni "{ ca_file: $pki/ca.crt, cert_file: $pki/cli.crt, key_file: $pki/
 run "$STOPGATE" read "${W[@]}" --config.file="$SG_TEST_TMP/badsni.yml" "$T" c_total
 expect_eq "server_name: a name the certificate lacks fails" "$RC" 1
 
+# command-line errors: usage errors exit 2, bad values exit 1 with one line
+run "$STOPGATE" read "$B/good/api/v1/read"
+expect_eq "read without a selector is a usage error" "$RC" 2
+run "$STOPGATE" read --no-such-flag "$B/good/api/v1/read" up
+expect_eq "an unknown flag is a usage error" "$RC" 2
+expect_fail "an unknown output format" 'unknown output format "yaml"' "$STOPGATE" read -o yaml "$B/good/api/v1/read" up
+expect_fail "a bad time" "--start:" "$STOPGATE" read --start=yesterday "$B/good/api/v1/read" up
+expect_fail "end before start" "is before start time" "$STOPGATE" read --start=2000 --end=1000 "$B/good/api/v1/read" up
+expect_fail "a bad selector names the place" "selector:1:4: " "$STOPGATE" read "$B/good/api/v1/read" 'up{'
+expect_fail "a bad --header" "expected NAME:VALUE" "$STOPGATE" read --header=nocolon "$B/good/api/v1/read" up
+expect_fail "a reserved header" "set by the protocol" "$STOPGATE" read --header='Content-Type: x' "$B/good/api/v1/read" up
+expect_fail "a bad --external-label" "expected NAME=VALUE" "$STOPGATE" read --external-label=x "$B/good/api/v1/read" up
+expect_fail "a bad --response-type" 'unknown response type "fast"' "$STOPGATE" read --response-type=fast "$B/good/api/v1/read" up
+expect_fail "a URL that is not http(s)" "must start with http:// or https://" "$STOPGATE" read "ftp://127.0.0.1/x" up
+expect_fail "a config file that does not load" "nope.yml" "$STOPGATE" read --config.file="$SG_TEST_TMP/nope.yml" "$B/good/api/v1/read" up
+
 # the same broken answers under ASan + UBSan: clean exits, no reports, no leaks
 ASAN_BIN="${SG_BUILD_DIR:-$SG_SRC/_build}/asan/src/stopgate"
 if [ -x "$ASAN_BIN" ]; then
