@@ -124,6 +124,8 @@ struct sg_regex_opts {
     bool dot_matches_newline;   /* 3.x: ^(?s:re)$ */
     uint32_t match_limit;       /* PCRE2 match limit; 0 = default 1,000,000 */
     uint32_t depth_limit;       /* PCRE2 depth limit; 0 = default 10,000 */
+    bool unanchored;            /* compile for sg_regex_search (Go's regexp.Compile as is,
+                                 * not ^(?:re)$); errors then quote the pattern as written */
 };
 
 /* Check a pattern against RE2's syntax. SG_EPARSE with the offset (within
@@ -149,6 +151,13 @@ int sg_regex_match(const struct sg_regex *re, struct sg_str s, struct sg_err *er
  * max_groups groups; *ngroups is the pattern's group count + 1. */
 int sg_regex_match_groups(const struct sg_regex *re, struct sg_str s, int64_t *groups,
                           size_t max_groups, size_t *ngroups, struct sg_err *err);
+/* Leftmost-first search of a regex compiled with opts->unanchored, as Go's
+ * regexp searches from byte `start` of s (the text before start still
+ * counts for \b and ^). On a match returns 1 and fills groups like
+ * sg_regex_match_groups (offsets into s); 0 when there is none; negative
+ * on a limit. */
+int sg_regex_search(const struct sg_regex *re, struct sg_str s, size_t start, int64_t *groups,
+                    size_t max_groups, size_t *ngroups, struct sg_err *err);
 /* Names of capture groups: the index of a named group, or -1. */
 int sg_regex_group_index(const struct sg_regex *re, struct sg_str name);
 /* The pattern text the regex was compiled from. */

@@ -32,6 +32,10 @@ struct sg_re2_fast {
  * ("error parsing regexp: missing closing ): `...`"), SG_ENOMEM, SG_ELIMIT. */
 int sg_labels__re2_translate(struct sg_str pattern, bool dot_nl, struct sg_buf *out,
                              struct sg_re2_fast *fast, struct sg_err *err);
+/* The same for an unanchored pattern (anchored == false): checked as Go
+ * compiles it, translated without \A(?:...)\z. */
+int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchored,
+                                struct sg_buf *out, struct sg_re2_fast *fast, struct sg_err *err);
 void sg_labels__fast_cleanup(struct sg_re2_fast *f);
 /* 1 or 0 when the fast path decides, -1 when PCRE2 must run. */
 int sg_labels__fast_match(const struct sg_re2_fast *f, struct sg_str s);

@@ -1279,14 +1279,22 @@ static int build_fast(struct rp *p, struct sg_re2_fast *f)
 int sg_labels__re2_translate(struct sg_str pattern, bool dot_nl, struct sg_buf *out,
                              struct sg_re2_fast *fast, struct sg_err *err)
 {
+    return sg_labels__re2_translate_ex(pattern, dot_nl, true, out, fast, err);
+}
+
+int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchored,
+                                struct sg_buf *out, struct sg_re2_fast *fast, struct sg_err *err)
+{
     struct sg_buf wrapped;
     struct rp p;
     int rc;
 
-    /* pass 1: the anchored form Prometheus compiles, for Go's errors */
+    /* pass 1: the form Go compiles (anchored: as Prometheus wraps a
+     * matcher), for Go's errors */
     sg_buf_init(&wrapped, pattern.len + 16);
-    if (sg_buf_puts(&wrapped, dot_nl ? "^(?s:" : "^(?:") != SG_OK ||
-        sg_buf_append_str(&wrapped, pattern) != SG_OK || sg_buf_puts(&wrapped, ")$") != SG_OK) {
+    if ((anchored && sg_buf_puts(&wrapped, dot_nl ? "^(?s:" : "^(?:") != SG_OK) ||
+        sg_buf_append_str(&wrapped, pattern) != SG_OK ||
+        (anchored && sg_buf_puts(&wrapped, ")$") != SG_OK)) {
         sg_buf_cleanup(&wrapped);
         return sg_err_set(err, SG_ENOMEM, "translating regex");
     }
@@ -1313,12 +1321,12 @@ int sg_labels__re2_translate(struct sg_str pattern, bool dot_nl, struct sg_buf *
     p.depth = 1;
     sg_buf_init(&p.lits, 1 << 20);
     sg_buf_init(&p.prefix, 1 << 16);
-    emits(&p, "\\A(?:");
+    emits(&p, anchored ? "\\A(?:" : "(?:");
     if (p.rc == SG_OK)
         rc = parse_top(&p);
     else
         rc = p.rc;
-    emits(&p, ")\\z");
+    emits(&p, anchored ? ")\\z" : ")");
     if (rc == SG_OK)
         rc = p.rc;
     if (rc == SG_OK && fast) {

@@ -92,7 +92,22 @@ static int compile(struct sg_str pattern, const struct sg_regex_opts *opts, stru
     if (!re)
         return sg_err_set(err, SG_ENOMEM, "compiling regex");
     sg_buf_init(&pcre, 16 * MAX_PATTERN + 64);
-    rc = sg_labels__re2_translate(pattern, dot_all, &pcre, &re->fast, err);
+    if (opts && opts->unanchored) {
+        /* a search keeps only the group names: the literal fast path
+         * decides whole-string matches */
+        rc = sg_labels__re2_translate_ex(pattern, dot_all, false, &pcre, &re->fast, err);
+        if (rc == SG_OK) {
+            struct sg_str *names = re->fast.names;
+            size_t ngroups = re->fast.ngroups;
+            re->fast.names = NULL;
+            re->fast.ngroups = 0;
+            sg_labels__fast_cleanup(&re->fast);
+            memset(&re->fast, 0, sizeof(re->fast));
+            re->fast.names = names;
+            re->fast.ngroups = ngroups;
+        }
+    } else
+        rc = sg_labels__re2_translate(pattern, dot_all, &pcre, &re->fast, err);
     if (rc != SG_OK)
         goto fail;
     re->pattern.ptr = sg_memdup(pattern.ptr, pattern.len ? pattern.len : 1);
@@ -213,6 +228,49 @@ int sg_regex_match_groups(const struct sg_regex *re, struct sg_str s, int64_t *g
     rc = run(re, s, err);
     if (rc <= 0)
         return rc;
+    ov = pcre2_get_ovector_pointer(re->md);
+    for (size_t i = 0; i < max_groups && i <= cap; i++) {
+        if (ov[2 * i] == PCRE2_UNSET) {
+            groups[2 * i] = groups[2 * i + 1] = -1;
+        } else {
+            groups[2 * i] = (int64_t)ov[2 * i];
+            groups[2 * i + 1] = (int64_t)ov[2 * i + 1];
+        }
+    }
+    return 1;
+}
+
+int sg_regex_search(const struct sg_regex *re, struct sg_str s, size_t start, int64_t *groups,
+                    size_t max_groups, size_t *ngroups, struct sg_err *err)
+{
+    uint32_t cap = 0;
+    PCRE2_SIZE *ov;
+    int rc;
+
+    pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &cap);
+    *ngroups = (size_t)cap + 1;
+    if (start > s.len)
+        return 0;
+    if (re->jit)
+        rc = pcre2_jit_match(re->code, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, start, 0, re->md,
+                             re->mctx);
+    else
+        rc = pcre2_match(re->code, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, start, 0, re->md,
+                         re->mctx);
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    if (rc < 0) {
+        if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+            rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT)
+            return sg_err_set(err, SG_ELIMIT, "regex match limit hit for \"%.*s\"",
+                              (int)(re->pattern.len > 200 ? 200 : re->pattern.len),
+                              re->pattern.ptr);
+        if (rc == PCRE2_ERROR_NOMEMORY)
+            return sg_err_set(err, SG_ENOMEM, "matching regex");
+        return sg_err_set(err, SG_EEVAL, "matching regex \"%.*s\": PCRE2 error %d",
+                          (int)(re->pattern.len > 200 ? 200 : re->pattern.len), re->pattern.ptr,
+                          rc);
+    }
     ov = pcre2_get_ovector_pointer(re->md);
     for (size_t i = 0; i < max_groups && i <= cap; i++) {
         if (ov[2 * i] == PCRE2_UNSET) {
