@@ -724,9 +724,11 @@ static bool step_invariant(const struct sg_node *n)
 }
 
 /* Evaluate the inner expression of a subquery; *out holds points at the
- * inner steps. `base` is the outer time the subquery is relative to:
- * NULL for the outer evaluator's range. */
-static int eval_subquery_inner(struct ev *ev, const struct sg_node *n, struct ev_matrix *out)
+ * inner steps. `slides`: the subquery has @ and is the argument of a
+ * function that is not @-safe, so 2.42 evaluates it over the outer range
+ * shifted to the @ time instead of at the @ time alone. */
+static int eval_subquery_inner(struct ev *ev, const struct sg_node *n, bool slides,
+                               struct ev_matrix *out)
 {
     struct ev sub = *ev;
     int64_t step = n->u.subq.step_ms > 0 ? n->u.subq.step_ms : ev->sub_step;
@@ -741,6 +743,8 @@ static int eval_subquery_inner(struct ev *ev, const struct sg_node *n, struct ev
         int64_t at = at_time(ev, n->u.subq.at, n->u.subq.at_ms);
         s0 = at;
         e0 = at;
+        if (slides) /* see eval_range_call: the range moves with the steps */
+            e0 = sg_promql__tadd(at, sg_promql__tsub(ev->end, ev->start));
     } else {
         s0 = ev->start;
         e0 = ev->end;
@@ -832,6 +836,7 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
     enum sg_at_kind atk;
     int64_t at_ms;
     double scalars[8];
+    bool slides;
     int rc = SG_OK;
 
     memset(out, 0, sizeof(*out));
@@ -840,8 +845,9 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
         return sg_promql__fail(ev, SG_ELIMIT, "too many arguments");
     enh.ev = ev;
     enh.node = n;
+    slides = sg_promql__func_at_unsafe(id);
     if (arg->kind == SG_N_SUBQUERY) {
-        rc = eval_subquery_inner(ev, arg, &subres);
+        rc = eval_subquery_inner(ev, arg, slides, &subres);
         if (rc != SG_OK)
             return rc;
         sub_total = total_points(&subres);
@@ -890,7 +896,19 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
             goto out;
         for (step = 0; step < steps; step++) {
             int64_t ts = step_ts(ev, step);
-            int64_t maxt = sg_promql__tsub(atk != SG_AT_NONE ? at_time(ev, atk, at_ms) : ts, offset);
+            int64_t base = ts;
+            int64_t maxt;
+
+            if (atk != SG_AT_NONE) {
+                base = at_time(ev, atk, at_ms);
+                /* 2.42 turns @ into an offset from the evaluator's start;
+                 * under a function that is not @-safe (predict_linear)
+                 * the argument is not evaluated as step invariant, so its
+                 * window moves with the step. */
+                if (slides)
+                    base = sg_promql__tadd(base, sg_promql__tsub(ts, ev->start));
+            }
+            maxt = sg_promql__tsub(base, offset);
             int64_t mint = sg_promql__tsub(maxt, range);
             double v;
             bool has = false;
@@ -1092,7 +1110,7 @@ static int eval_node(struct ev *ev, const struct sg_node *n, struct ev_val *out)
             return sg_promql__fail(ev, SG_EEVAL, "cannot do range evaluation of matrix selector");
         return eval_matrix_selector(ev, n, &out->m);
     case SG_N_SUBQUERY:
-        return eval_subquery_inner(ev, n, &out->m);
+        return eval_subquery_inner(ev, n, false, &out->m);
     case SG_N_UNARY:
         rc = eval_matrix(ev, n->u.unary.expr, &out->m);
         if (rc != SG_OK || n->u.unary.op != '-')

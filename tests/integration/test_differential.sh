@@ -13,7 +13,7 @@ python3 "$diff_dir/gen.py" data "$SG_TEST_TMP/data.om" || exit 1
 sg_prom_backfill "$SG_TEST_TMP/data.om" "$SG_TEST_TMP/tsdb" || exit 1
 sg_prom_start "$SG_TEST_TMP/tsdb" || exit 1
 
-args=(--prom "$PROM_URL" --stopgate "$STOPGATE" --seeds "$diff_dir/seeds.txt"
+args=(--prom "$PROM_URL" --stopgate "$STOPGATE" --seeds "$diff_dir/seeds.txt" --per-seed 200 --range-every 2
       --fresh "${SG_DIFF_FRESH:-100}")
 if [ -n "${SG_DIFF_SEED:-}" ]; then
   args+=(--fresh-seed "$SG_DIFF_SEED")
