@@ -38,6 +38,7 @@ struct sg_http_req;
 struct sg_http_resp {
     long status;              /* HTTP status; 0 when no response arrived */
     const char *content_type; /* the Content-Type header, or NULL */
+    int64_t content_length;   /* the Content-Length header; -1 when absent */
     uint64_t bytes;           /* body bytes received so far */
     struct sg_buf body;       /* the buffered body (no on_data), or for a
                                  non-2xx status the start of the error body */

@@ -255,6 +255,11 @@ SG_NODISCARD int sg_rr_decoder_new(enum sg_rr_response_type type,
  * sg_rr_decoder_free. */
 SG_NODISCARD int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n,
                                     struct sg_err *err);
+/* The body's announced length (Content-Length), when known: a SAMPLES body
+ * longer than the response cap fails now (SG_ELIMIT) instead of after
+ * the download, and the SAMPLES buffer is sized once. Optional. */
+SG_NODISCARD int sg_rr_decoder_expect(struct sg_rr_decoder *d, uint64_t body_len,
+                                      struct sg_err *err);
 /* End of body: a partial frame is "truncated frame"; SAMPLES is decoded
  * now. Fills out (sets and stats other than attempts). */
 SG_NODISCARD int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out,

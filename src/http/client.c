@@ -317,11 +317,14 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userp)
     if (!r->got_head) {
         long status = 0;
         char *ct = NULL;
+        curl_off_t cl = -1;
         r->got_head = true;
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct);
+        curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
         r->resp.status = status;
         r->resp.content_type = ct;
+        r->resp.content_length = cl;
         r->is_error_status = status < 200 || status > 299;
         if (r->is_error_status)
             sg_buf_init(&r->resp.body, r->max_error);
@@ -475,6 +478,7 @@ int sg_http_start(struct sg_http *http, const struct sg_http_opts *o, sg_http_do
     r->max_response = o->max_response_bytes ? o->max_response_bytes : DEFAULT_MAX_RESPONSE;
     r->max_error = o->max_error_body ? o->max_error_body : DEFAULT_MAX_ERROR;
     r->timeout_ms = o->timeout_ms;
+    r->resp.content_length = -1;
     sg_buf_init(&r->resp.body, r->max_response);
     r->easy = e = curl_easy_init();
     if (!e) {

@@ -419,6 +419,8 @@ static int on_http_data(const struct sg_http_resp *resp, const char *p, size_t n
 
     if (!r->dec) {
         rc = new_decoder(r, resp->content_type, err);
+        if (rc == SG_OK && resp->content_length > 0)
+            rc = sg_rr_decoder_expect(r->dec, (uint64_t)resp->content_length, err);
         if (rc != SG_OK)
             return rc;
     }

@@ -601,6 +601,21 @@ int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n, struct 
     return rc == SG_OK ? SG_OK : fail(d, rc);
 }
 
+int sg_rr_decoder_expect(struct sg_rr_decoder *d, uint64_t body_len, struct sg_err *err)
+{
+    if (d->failed)
+        return sg_err_set(err, SG_EINVAL, "decoder used after an error");
+    if (body_len > d->lim.max_response_bytes)
+        return fail(d, sg_err_set(err, SG_ELIMIT,
+                                  "response of %llu bytes is larger than the limit of %zu bytes",
+                                  (unsigned long long)body_len, d->lim.max_response_bytes));
+    if (d->type == SG_RR_RESPONSE_SAMPLES && body_len > d->body.len &&
+        sg_buf_reserve(&d->body, (size_t)body_len - d->body.len) != SG_OK)
+        return fail(d, sg_err_set(err, SG_ENOMEM, "out of memory for a %llu-byte response",
+                                  (unsigned long long)body_len));
+    return SG_OK;
+}
+
 int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out, struct sg_err *err)
 {
     struct sg_series_set *sets;

@@ -602,6 +602,20 @@ static void samples_bomb_guard(void **state)
         assert_int_equal(sg_buf_append(&body, "abcd", 4), SG_OK);
     assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &body, 100, &a, &res, &err),
                      SG_ELIMIT);
+    /* an announced length over the cap fails before the download */
+    {
+        struct sg_rr_decoder *d;
+        assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &a, &d, &err),
+                         SG_OK);
+        sg_err_clear(&err);
+        assert_int_equal(sg_rr_decoder_expect(d, 1001, &err), SG_ELIMIT);
+        assert_non_null(strstr(err.msg, "1001 bytes is larger than the limit of 1000"));
+        sg_rr_decoder_free(d);
+        assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &a, &d, &err),
+                         SG_OK);
+        assert_int_equal(sg_rr_decoder_expect(d, 1000, &err), SG_OK);
+        sg_rr_decoder_free(d);
+    }
     sg_arena_cleanup(&a);
     sg_buf_cleanup(&body);
 }
