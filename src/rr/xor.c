@@ -101,7 +101,8 @@ static inline void read_dod(const uint8_t *b, uint64_t *pos, struct xstate *s)
     if (!(w >> 63)) {
         *pos += 1;
     } else {
-        unsigned ones = (unsigned)__builtin_clzll(~w); /* leading 1 bits; w has one at least */
+        /* leading 1 bits (at least one here); all 64 set is the raw case too */
+        unsigned ones = ~w ? (unsigned)__builtin_clzll(~w) : 64;
         uint64_t v;
         unsigned sz;
 

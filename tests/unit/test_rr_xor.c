@@ -206,7 +206,13 @@ static void xor_errors(void **state)
     /* count 2: new window with lead 31 and sig 63 -> 94 bits */
     unsigned char badwin[16] = {0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0};
 
+    /* 64 one bits where a timestamp code starts: the raw 64-bit case */
+    static const unsigned char ones[] = {0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff,
+                                         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
     (void)state;
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_xor_decode(ones, sizeof(ones), out, 8, &got, &err), SG_EPROTO);
     sg_err_clear(&err);
     assert_int_equal(sg_rr_xor_decode(empty3, 1, out, 8, &got, &err), SG_EPROTO);
     sg_err_clear(&err);
