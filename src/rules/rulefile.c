@@ -27,6 +27,7 @@
  *
  * Not here: evaluation (group.c), the CLI's output format (cmd_check.c).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -284,7 +285,12 @@ static enum ytag resolve(const struct sg_yaml_node *n, int64_t *iv, double *fv, 
         sg_str_eq_c(n->value, "-.inf") || sg_str_eq_c(n->value, "-.Inf") ||
         sg_str_eq_c(n->value, "-.INF") || sg_str_eq_c(n->value, ".nan") ||
         sg_str_eq_c(n->value, ".NaN") || sg_str_eq_c(n->value, ".NAN")) {
-        *fv = 0;
+        if (n->value.ptr[0] == '-')
+            *fv = -HUGE_VAL;
+        else if (n->value.ptr[n->value.len - 1] == 'n' || n->value.ptr[n->value.len - 1] == 'N')
+            *fv = NAN;
+        else
+            *fv = HUGE_VAL;
         return YT_FLOAT;
     }
     if (len == 0 || len >= sizeof(buf))
@@ -338,6 +344,39 @@ static void type_error(struct loader *L, const struct sg_yaml_node *n, const cha
         shown_value(n, shown, sizeof(shown));
     }
     ERR_AT(L, n, "cannot unmarshal %s%s into %s", tag, shown, into);
+}
+
+/* yaml.v3 resolves an explicitly tagged scalar (!!bool, !!int, !!float,
+ * !!timestamp, !!null) and fails when the text is not of that kind: "cannot decode
+ * !!str `g` as a !!int". Quoted or not, untagged scalars pass. */
+static bool check_tag(struct loader *L, const struct sg_yaml_node *n)
+{
+    static const char *const tags[] = {"!!bool", "!!int", "!!float", "!!timestamp", "!!null"};
+    struct sg_yaml_node plain;
+    enum ytag want, got;
+    int64_t iv;
+    double fv;
+    bool big;
+    char shown[64];
+
+    if (n->kind != SG_YAML_SCALAR || !n->tag)
+        return true;
+    for (size_t i = 0; i < SG_ARRAY_LEN(tags); i++) {
+        if (!tag_is(n->tag, tags[i]))
+            continue;
+        want = i == 0 ? YT_BOOL : i == 1 ? YT_INT : i == 2 ? YT_FLOAT : i == 3 ? YT_TIMESTAMP : YT_NULL;
+        plain = *n;
+        plain.tag = NULL;
+        plain.style = SG_YAML_PLAIN;
+        got = resolve(&plain, &iv, &fv, &big);
+        if (got == want || (want == YT_FLOAT && got == YT_INT))
+            return true;
+        snprintf(shown, sizeof(shown), "%.*s", (int)(n->value.len > 40 ? 40 : n->value.len),
+                 n->value.ptr);
+        ERR_AT(L, n, "cannot decode %s `%s` as a %s", tag_name(got), shown, tags[i]);
+        return false;
+    }
+    return true;
 }
 
 /* ---- mappings with merge keys ----------------------------------------------------------- */
@@ -448,6 +487,8 @@ static bool dec_string(struct loader *L, const struct sg_yaml_node *n, struct sg
         type_error(L, n, "string");
         return false;
     }
+    if (!check_tag(L, n))
+        return false;
     if (sg_yaml_is_null(n) && n->style == SG_YAML_PLAIN && !(n->tag && tag_is(n->tag, "!!str")))
         return true;
     *out = n->value;
@@ -465,6 +506,8 @@ static bool dec_int(struct loader *L, const struct sg_yaml_node *n, int64_t *out
         type_error(L, n, "int");
         return false;
     }
+    if (!check_tag(L, n))
+        return false;
     t = resolve(n, &iv, &fv, &big);
     if (t == YT_NULL)
         return true;
@@ -490,6 +533,8 @@ static bool dec_duration(struct loader *L, const struct sg_yaml_node *n, int64_t
         type_error(L, n, "string");
         return false;
     }
+    if (!check_tag(L, n))
+        return false;
     if (sg_yaml_is_null(n) && n->style == SG_YAML_PLAIN)
         return true;
     sg_err_clear(&e);
@@ -535,11 +580,19 @@ static bool dec_string_map(struct loader *L, const struct sg_yaml_node *n, struc
     for (size_t i = 0; i < f.n; i++) {
         const struct sg_yaml_node *k = f.v[i].key, *val = f.v[i].value;
         struct sg_str key = {"", 0}, value = {"", 0};
+        if (!check_tag(L, k)) {
+            ok = false;
+            continue;
+        }
         if (sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN)
             continue; /* a null key is dropped */
         key = k->value;
         if (val->kind != SG_YAML_SCALAR) {
             type_error(L, val, "string");
+            ok = false;
+            continue;
+        }
+        if (!check_tag(L, val)) {
             ok = false;
             continue;
         }
@@ -656,6 +709,10 @@ static bool dec_rule(struct loader *L, const struct sg_yaml_node *n, struct raw_
         return false;
     for (size_t i = 0; i < f.n; i++) {
         const struct sg_yaml_node *k = f.v[i].key, *v = f.v[i].value;
+        if (!check_tag(L, k)) {
+            ok = false;
+            continue;
+        }
         if (sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN)
             continue;
         if (sg_str_eq_c(k->value, "record")) {
@@ -696,6 +753,10 @@ static bool dec_group(struct loader *L, const struct sg_yaml_node *n, struct raw
         return false;
     for (size_t i = 0; i < f.n; i++) {
         const struct sg_yaml_node *k = f.v[i].key, *v = f.v[i].value;
+        if (!check_tag(L, k)) {
+            ok = false;
+            continue;
+        }
         if (sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN)
             continue;
         if (sg_str_eq_c(k->value, "name")) {
@@ -973,6 +1034,39 @@ static void lint_duplicates(struct loader *L, struct sg_rule_group *groups, size
     }
 }
 
+/* yaml.v3 takes only "%YAML 1.1" (libyaml also takes 1.2): look at the
+ * directives in front of the first document */
+static bool yaml_version_ok(struct loader *L)
+{
+    const char *t = L->text.ptr;
+    size_t n = L->text.len, i = 0;
+    uint32_t line = 1;
+
+    while (i < n) {
+        size_t e = i;
+        while (e < n && t[e] != '\n')
+            e++;
+        if (e - i >= 3 && memcmp(t + i, "---", 3) == 0)
+            return true;
+        if (e - i >= 5 && memcmp(t + i, "%YAML", 5) == 0) {
+            size_t j = i + 5;
+            while (j < e && (t[j] == ' ' || t[j] == '\t'))
+                j++;
+            if (!(e - j >= 3 && memcmp(t + j, "1.1", 3) == 0 &&
+                  (j + 3 == e || t[j + 3] == ' ' || t[j + 3] == '\t' || t[j + 3] == '\r' ||
+                   t[j + 3] == '#'))) {
+                report(L, SG_DIAG_ERROR, line, 1, "found incompatible YAML document");
+                return false;
+            }
+        } else if (e > i && t[i] != '%' && t[i] != '#' && t[i] != '\r') {
+            return true; /* content: no more directives */
+        }
+        i = e + 1;
+        line++;
+    }
+    return true;
+}
+
 static int load_text(struct loader *L, size_t *nrules_out)
 {
     struct sg_yaml_limits lim = {0};
@@ -985,6 +1079,8 @@ static int load_text(struct loader *L, size_t *nrules_out)
     int rc;
 
     lim.first_document_only = true;
+    if (!yaml_version_ok(L))
+        return SG_EPARSE;
     sg_err_clear(&ye);
     rc = sg_yaml_parse(L->text, L->file, L->a, &lim, &root, &ye);
     if (rc == SG_ENOMEM) {
@@ -1013,6 +1109,8 @@ static int load_text(struct loader *L, size_t *nrules_out)
             if (collect_fields(L, root, &f, NULL, 0)) {
                 for (size_t i = 0; i < f.n && !L->fatal; i++) {
                     const struct sg_yaml_node *k = f.v[i].key, *v = f.v[i].value;
+                    if (!check_tag(L, k))
+                        continue;
                     if (sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN)
                         continue;
                     if (!sg_str_eq_c(k->value, "groups")) {
