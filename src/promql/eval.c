@@ -526,10 +526,62 @@ static int eval_matrix_selector(struct ev *ev, const struct sg_node *n, struct e
 
 static int eval_node(struct ev *ev, const struct sg_node *n, struct ev_val *out);
 
+static bool step_invariant(const struct sg_node *n);
+
+/* Prometheus's StepInvariantExpr: a step-invariant subtree of a range
+ * evaluation is evaluated once, at the first step, and its instant-vector
+ * or scalar result repeated for every step (counted against the sample
+ * limit point by point); range selectors and subqueries are not repeated. */
+static int eval_invariant(struct ev *ev, const struct sg_node *n, struct ev_val *out)
+{
+    struct ev once = *ev;
+    const struct sg_node *u = n;
+    size_t steps = num_steps(ev);
+    int rc;
+
+    while (u->kind == SG_N_PAREN)
+        u = u->u.paren.expr;
+    if (u->kind == SG_N_NUMBER || u->kind == SG_N_STRING || ev->start == ev->end)
+        return eval_node(ev, n, out);
+    once.end = once.start;
+    rc = eval_node(&once, n, out);
+    ev->cur = once.cur;
+    if (rc != SG_OK || out->is_string || u->kind == SG_N_RANGE || u->kind == SG_N_SUBQUERY)
+        return rc;
+    for (size_t i = 0; i < out->m.n; i++) {
+        struct ev_series *s = &out->m.s[i];
+        double v;
+
+        if (s->n != 1)
+            continue;
+        v = s->pts[0].v;
+        for (size_t k = 1; k < steps; k++) {
+            if (series_push(s, step_ts(ev, k), v) != SG_OK) {
+                sg_promql__matrix_free(&out->m);
+                return oom(ev);
+            }
+            ev->cur++;
+            if (ev->cur > ev->max) {
+                sg_promql__matrix_free(&out->m);
+                return sg_promql__too_many_samples(ev);
+            }
+        }
+    }
+    return SG_OK;
+}
+
+/* Evaluate a child: wrapped as step invariant when it is one. */
+static int eval_child(struct ev *ev, const struct sg_node *n, struct ev_val *out)
+{
+    if (step_invariant(n))
+        return eval_invariant(ev, n, out);
+    return eval_node(ev, n, out);
+}
+
 static int eval_matrix(struct ev *ev, const struct sg_node *n, struct ev_matrix *out)
 {
     struct ev_val v;
-    int rc = eval_node(ev, n, &v);
+    int rc = eval_child(ev, n, &v);
 
     if (rc != SG_OK)
         return rc;
@@ -541,7 +593,8 @@ enum prep_kind { PREP_NONE = 0, PREP_GROUPING, PREP_SIGNATURE };
 
 /* Prometheus's rangeEval: evaluate exprs, then call fn step by step. */
 static int range_eval(struct ev *ev, struct ev_enh *enh, ev_step_fn fn, enum prep_kind prep,
-                      const struct sg_node *const *exprs, size_t nexprs, struct ev_matrix *out)
+                      const struct sg_node *const *exprs, size_t nexprs, unsigned nowrap,
+                      struct ev_matrix *out)
 {
     struct ev_matrix mats[8];
     uint64_t *aux[8];
@@ -559,7 +612,14 @@ static int range_eval(struct ev *ev, struct ev_enh *enh, ev_step_fn fn, enum pre
         return sg_promql__fail(ev, SG_ELIMIT, "too many arguments");
     for (size_t i = 0; i < nexprs; i++) {
         if (exprs[i] && exprs[i]->type != SG_VT_STRING) {
-            rc = eval_matrix(ev, exprs[i], &mats[i]);
+            /* nowrap: 2.42 does not look for step invariance there */
+            if (nowrap & (1u << i)) {
+                struct ev_val v;
+                rc = eval_node(ev, exprs[i], &v);
+                mats[i] = v.m;
+            } else {
+                rc = eval_matrix(ev, exprs[i], &mats[i]);
+            }
             if (rc != SG_OK)
                 goto out;
         }
@@ -918,6 +978,7 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
                     scalars[j] = others[j].s[0].pts[step].v;
             }
             window(ev, pts, np, mint, maxt, &lo, &hi);
+            held = hi - lo; /* 2.42 counts the window's points while it holds them */
             if (hi == lo)
                 continue;
             if (ev->cur + (hi - lo) > ev->max) {
@@ -925,7 +986,6 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
                 rc = sg_promql__too_many_samples(ev);
                 goto out;
             }
-            held = hi - lo;
             enh.ts = ts;
             rc = sg_promql__call_range(&enh, id, pts + lo, hi - lo, scalars, mint, maxt, range, &v,
                                        &has);
@@ -956,10 +1016,10 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
                 goto out;
             }
         }
-        (void)held;
         sg_free(owned);
         if (os) {
-            if (ev->cur + os->n > ev->max) {
+            /* the last step's window is still held when the series is added */
+            if (ev->cur + held + os->n > ev->max) {
                 rc = sg_promql__too_many_samples(ev);
                 goto out;
             }
@@ -1040,7 +1100,7 @@ static int eval_call(struct ev *ev, const struct sg_node *n, struct ev_matrix *o
     enh.ev = ev;
     enh.node = n;
     if (id == F_TIMESTAMP && unwrap(n->u.call.args[0])->kind == SG_N_SELECTOR) {
-        rc = range_eval(ev, &enh, timestamp_of_selector, PREP_NONE, NULL, 0, out);
+        rc = range_eval(ev, &enh, timestamp_of_selector, PREP_NONE, NULL, 0, 0, out);
         enh_cleanup(&enh);
         return rc;
     }
@@ -1050,7 +1110,7 @@ static int eval_call(struct ev *ev, const struct sg_node *n, struct ev_matrix *o
             return eval_range_call(ev, n, i, out);
         args[i] = a;
     }
-    rc = range_eval(ev, &enh, sg_promql__call_step, PREP_NONE, args, nargs, out);
+    rc = range_eval(ev, &enh, sg_promql__call_step, PREP_NONE, args, nargs, 0, out);
     enh_cleanup(&enh);
     return rc;
 }
@@ -1102,7 +1162,7 @@ static int eval_node(struct ev *ev, const struct sg_node *n, struct ev_val *out)
         out->str = n->u.string;
         return SG_OK;
     case SG_N_NUMBER:
-        return range_eval(ev, &enh, number_step, PREP_NONE, NULL, 0, &out->m);
+        return range_eval(ev, &enh, number_step, PREP_NONE, NULL, 0, 0, &out->m);
     case SG_N_SELECTOR:
         return eval_vector_selector(ev, n, &out->m);
     case SG_N_RANGE:
@@ -1141,11 +1201,11 @@ static int eval_node(struct ev *ev, const struct sg_node *n, struct ev_val *out)
         const struct sg_node *param = n->u.aggr.param ? unwrap(n->u.aggr.param) : NULL;
         if (param && param->kind == SG_N_STRING) {
             args[0] = n->u.aggr.expr;
-            rc = range_eval(ev, &enh, sg_promql__aggr_step, PREP_GROUPING, args, 1, &out->m);
+            rc = range_eval(ev, &enh, sg_promql__aggr_step, PREP_GROUPING, args, 1, 0, &out->m);
         } else {
             args[0] = n->u.aggr.param;
             args[1] = n->u.aggr.expr;
-            rc = range_eval(ev, &enh, sg_promql__aggr_step, PREP_GROUPING, args, 2, &out->m);
+            rc = range_eval(ev, &enh, sg_promql__aggr_step, PREP_GROUPING, args, 2, 1u, &out->m);
         }
         enh_cleanup(&enh);
         return rc;
@@ -1154,11 +1214,11 @@ static int eval_node(struct ev *ev, const struct sg_node *n, struct ev_val *out)
         const struct sg_node *args[2] = {n->u.bin.lhs, n->u.bin.rhs};
         enum sg_vtype lt = n->u.bin.lhs->type, rt = n->u.bin.rhs->type;
         if (lt == SG_VT_SCALAR && rt == SG_VT_SCALAR)
-            rc = range_eval(ev, &enh, scalar_scalar_step, PREP_NONE, args, 2, &out->m);
+            rc = range_eval(ev, &enh, scalar_scalar_step, PREP_NONE, args, 2, 0, &out->m);
         else
             rc = range_eval(ev, &enh, sg_promql__binop_step,
                             lt == SG_VT_VECTOR && rt == SG_VT_VECTOR ? PREP_SIGNATURE : PREP_NONE,
-                            args, 2, &out->m);
+                            args, 2, 0, &out->m);
         enh_cleanup(&enh);
         return rc;
     }
@@ -1370,7 +1430,7 @@ int sg_promql_eval_range(const struct sg_node *expr, int64_t start_ms, int64_t e
     rc = setup(&ev, expr, start_ms, end_ms, step_ms, opts, sets, nsets, arena, err);
     if (rc != SG_OK)
         return rc;
-    rc = eval_node(&ev, expr, &val);
+    rc = eval_child(&ev, expr, &val);
     if (rc == SG_OK) {
         rc = to_arena_matrix(&ev, &val.m, out);
         if (rc == SG_OK && out->count > 1)

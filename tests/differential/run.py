@@ -5,6 +5,11 @@ remote read with Prometheus 2.42's /api/v1/query on the same data.
     run.py --prom URL --stopgate PATH --seeds FILE [--per-seed N]
            [--fresh N] [--fresh-seed S] [--verbose]
 
+With --limit-prom (a second Prometheus on the same data with a small
+--query.max-samples), --limit-cases cases of --limit-seed run instant and
+as range queries on both with the same limit: the sample limit must trip
+on both sides or on neither.
+
 Every --range-every'th case is also run as a range query over the 20
 minutes before its time (step 37s) against /api/v1/query_range.
 
@@ -193,6 +198,30 @@ def run_case(args, t_ms, expr, as_range=False):
     return compare(prom["data"], sg, tolerant)
 
 
+def limit_case(args, t_ms, expr, as_range):
+    """None when both sides agree on hitting the sample limit, else a note."""
+    lim = str(args.max_samples)
+    if as_range:
+        start = t_ms - 20 * 60_000
+        prom = prom_query_range(args.limit_prom, expr, start, t_ms, 37)
+        if prom.get("errorType") == "bad_data":
+            return None
+        argv = [args.stopgate, "query", "range", "-o", "json", "--response-type=streamed",
+                "--query.max-samples", lim, "--start", ts_str(start), "--end", ts_str(t_ms),
+                "--step", "37s"]
+    else:
+        prom = prom_query(args.limit_prom, expr, t_ms)
+        argv = [args.stopgate, "query", "instant", "-o", "json", "--response-type=streamed",
+                "--query.max-samples", lim, "--time", ts_str(t_ms)]
+    p = subprocess.run(argv + [args.limit_prom + "/api/v1/read", "--", expr],
+                       capture_output=True, text=True, timeout=60)
+    want = "too many samples" in prom.get("error", "")
+    got = "too many samples" in p.stderr
+    if want == got:
+        return None
+    return f"prometheus {'hit' if want else 'did not hit'} the limit, stopgate {'did' if got else 'did not'}"
+
+
 def run_seed(args, seed, n):
     fails = []
     for i, (t_ms, expr) in enumerate(gen.gen_exprs(seed, n)):
@@ -218,6 +247,11 @@ def main():
     ap.add_argument("--fresh-seed", type=int, default=None)
     ap.add_argument("--range-every", type=int, default=4,
                     help="also compare a 20m range query (step 37s) for every Nth case")
+    ap.add_argument("--limit-prom", default=None,
+                    help="a Prometheus on the same data started with --query.max-samples")
+    ap.add_argument("--max-samples", type=int, default=300)
+    ap.add_argument("--limit-seed", type=int, default=300)
+    ap.add_argument("--limit-cases", type=int, default=150)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 
@@ -250,6 +284,21 @@ def main():
               f"{args.fresh} cases match")
         for t_ms, expr, d in fails[:10]:
             print(f"#   seed={seed} time={ts_str(t_ms)} expr={expr}\n#     {d}")
+    if args.limit_prom:
+        # the sample limit must trip exactly when Prometheus's does
+        fails = []
+        for i, (t_ms, expr) in enumerate(gen.gen_exprs(args.limit_seed, args.limit_cases)):
+            for as_range in (False, True):
+                d = limit_case(args, t_ms, expr, as_range)
+                if d is not None:
+                    fails.append((t_ms, expr, ("range: " if as_range else "") + d))
+        n += 1
+        if fails:
+            failed += 1
+        print(f"{'not ok' if fails else 'ok'} {n} - sample limit {args.max_samples}, seed "
+              f"{args.limit_seed}: {2 * args.limit_cases - len(fails)} of {2 * args.limit_cases} agree")
+        for t_ms, expr, d in fails[:10]:
+            print(f"#   time={ts_str(t_ms)} expr={expr}\n#     {d}")
     print(f"1..{n}")
     return 1 if failed else 0
 

@@ -4,17 +4,24 @@
 # backfilled with promtool, then every committed seed's expressions and 100
 # from a fresh seed are evaluated by `stopgate query instant -o json` over
 # remote read and by /api/v1/query, and the answers compared
-# (tests/differential/run.py prints the TAP lines and the fresh seed).
+# (tests/differential/run.py prints the TAP lines and the fresh seed). A
+# second server with --query.max-samples=300 checks that the sample limit
+# trips exactly when Prometheus's does.
 # SG_DIFF_SEED fixes the fresh seed; SG_DIFF_FRESH sets its case count.
 . "$(dirname "$0")/../lib/lib.sh"
 
 diff_dir="$SG_SRC/tests/differential"
 python3 "$diff_dir/gen.py" data "$SG_TEST_TMP/data.om" || exit 1
 sg_prom_backfill "$SG_TEST_TMP/data.om" "$SG_TEST_TMP/tsdb" || exit 1
+# a second server on a copy of the blocks, with a small sample limit
+mkdir -p "$SG_TEST_TMP/tsdb-limit"
+for b in "$SG_TEST_TMP"/tsdb/01*; do cp -r "$b" "$SG_TEST_TMP/tsdb-limit/"; done
+sg_prom_start "$SG_TEST_TMP/tsdb-limit" "" --query.max-samples=300 || exit 1
+limit_url=$PROM_URL
 sg_prom_start "$SG_TEST_TMP/tsdb" || exit 1
 
 args=(--prom "$PROM_URL" --stopgate "$STOPGATE" --seeds "$diff_dir/seeds.txt" --per-seed 200 --range-every 2
-      --fresh "${SG_DIFF_FRESH:-100}")
+      --fresh "${SG_DIFF_FRESH:-100}" --limit-prom "$limit_url" --max-samples 300)
 if [ -n "${SG_DIFF_SEED:-}" ]; then
   args+=(--fresh-seed "$SG_DIFF_SEED")
 fi
