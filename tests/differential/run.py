@@ -247,6 +247,7 @@ def main():
     ap.add_argument("--fresh-seed", type=int, default=None)
     ap.add_argument("--range-every", type=int, default=4,
                     help="also compare a 20m range query (step 37s) for every Nth case")
+    ap.add_argument("--cases", default=None, help="fixed cases, TIME_MS<TAB>EXPR per line")
     ap.add_argument("--limit-prom", default=None,
                     help="a Prometheus on the same data started with --query.max-samples")
     ap.add_argument("--max-samples", type=int, default=300)
@@ -284,6 +285,23 @@ def main():
               f"{args.fresh} cases match")
         for t_ms, expr, d in fails[:10]:
             print(f"#   seed={seed} time={ts_str(t_ms)} expr={expr}\n#     {d}")
+    if args.cases:
+        fails = []
+        with open(args.cases) as f:
+            lines = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
+        for line in lines:
+            t_s, expr = line.split("\t", 1)
+            for as_range in (False, True):
+                d = run_case(args, int(t_s), expr, as_range)
+                if d is not None:
+                    fails.append((int(t_s), expr, ("range: " if as_range else "") + d))
+        n += 1
+        if fails:
+            failed += 1
+        print(f"{'not ok' if fails else 'ok'} {n} - fixed cases: {2 * len(lines) - len(fails)} of "
+              f"{2 * len(lines)} match")
+        for t_ms, expr, d in fails[:10]:
+            print(f"#   time={ts_str(t_ms)} expr={expr}\n#     {d}")
     if args.limit_prom:
         # the sample limit must trip exactly when Prometheus's does
         fails = []

@@ -21,6 +21,7 @@ limit_url=$PROM_URL
 sg_prom_start "$SG_TEST_TMP/tsdb" || exit 1
 
 args=(--prom "$PROM_URL" --stopgate "$STOPGATE" --seeds "$diff_dir/seeds.txt" --per-seed 200 --range-every 2
+      --cases "$diff_dir/cases.txt"
       --fresh "${SG_DIFF_FRESH:-100}" --limit-prom "$limit_url" --max-samples 300)
 if [ -n "${SG_DIFF_SEED:-}" ]; then
   args+=(--fresh-seed "$SG_DIFF_SEED")

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "promql/eval_int.h"
 #include "stopgate/promql.h"
 #include "stopgate/store.h"
 
@@ -485,6 +486,55 @@ static void range_evaluation_and_text_output(void **state)
     sg_buf_cleanup(&out);
 }
 
+static bool dless(void *ctx, size_t i, size_t j)
+{
+    const double *v = ctx;
+    return v[i] < v[j];
+}
+
+static void dswap(void *ctx, size_t i, size_t j)
+{
+    double *v = ctx, t = v[i];
+    v[i] = v[j];
+    v[j] = t;
+}
+
+/* Go's sort.Sort port: sorts every size and pattern (sorted, reversed,
+ * equal runs, sawtooth, random) and keeps the multiset. */
+static void go_sort_sorts(void **state)
+{
+    static double v[2000];
+    uint64_t r = 88172645463325252ULL;
+
+    (void)state;
+    for (size_t n = 0; n < 2000; n = n < 64 ? n + 1 : n * 2 + 1) {
+        for (int pattern = 0; pattern < 6; pattern++) {
+            double sum = 0, sum2 = 0;
+            for (size_t i = 0; i < n; i++) {
+                r ^= r << 13;
+                r ^= r >> 7;
+                r ^= r << 17;
+                switch (pattern) {
+                case 0: v[i] = (double)i; break;
+                case 1: v[i] = (double)(n - i); break;
+                case 2: v[i] = (double)(i % 3); break;
+                case 3: v[i] = (double)(i % 17) - (double)(i / 17); break;
+                case 4: v[i] = 7; break;
+                default: v[i] = (double)(r % 1000); break;
+                }
+                sum += v[i];
+            }
+            sg_promql__go_sort(v, n, dless, dswap);
+            for (size_t i = 0; i < n; i++) {
+                sum2 += v[i];
+                if (i > 0 && v[i - 1] > v[i])
+                    fail_msg("n=%zu pattern=%d: not sorted at %zu", n, pattern, i);
+            }
+            assert_true(sum == sum2);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +546,7 @@ int main(void)
         cmocka_unit_test(subquery_and_limit),
         cmocka_unit_test(text_expressions),
         cmocka_unit_test(range_evaluation_and_text_output),
+        cmocka_unit_test(go_sort_sorts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
