@@ -816,6 +816,12 @@ void sg_promql__tok_desc(const char *src, const struct sg_tok *t, char *buf, siz
     default:
         break;
     }
+    if (t->kind == SG_TOK_AT) {
+        /* Prometheus has no name for '@' in its token table and falls back
+         * to printing yacc's token number */
+        snprintf(buf, n, "\"<Item 57385>\" <op:%.*s>", len, v);
+        return;
+    }
     if (t->kind > SG_TOK_KW_START && t->kind < SG_TOK_KW_END)
         snprintf(buf, n, "<%.*s>", len, v);
     else if (t->kind > SG_TOK_OPS_START && t->kind < SG_TOK_OPS_END)

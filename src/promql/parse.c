@@ -238,7 +238,6 @@ static int parse_number_tok(struct parser *p, const struct sg_tok *t, double *v)
     struct sg_str s = sg_str_make(p->src.ptr + t->off, t->len);
     int64_t i;
     int rc;
-    char q[200];
     struct sg_buf b;
 
     if (sg_num_parse_int(s, &i) == SG_OK) {
@@ -248,14 +247,13 @@ static int parse_number_tok(struct parser *p, const struct sg_tok *t, double *v)
     rc = sg_num_parse(s, v);
     if (rc == SG_OK)
         return SG_OK;
-    sg_buf_init(&b, 200);
-    if (sg_quote_go(sg_str_make(s.ptr, s.len > 100 ? 100 : s.len), &b) == SG_OK)
-        snprintf(q, sizeof(q), "%s", sg_buf_cstr(&b));
-    else
-        snprintf(q, sizeof(q), "\"?\"");
+    sg_buf_init(&b, SG_ERR_MSG_MAX);
+    if (sg_quote_go(s, &b) != SG_OK && b.len == 0)
+        sg_buf_reset(&b);
+    rc = perr(p, SG_EPARSE, t->off, "error parsing number: strconv.ParseFloat: parsing %s: %s",
+              sg_buf_cstr(&b), rc == SG_ELIMIT ? "value out of range" : "invalid syntax");
     sg_buf_cleanup(&b);
-    return perr(p, SG_EPARSE, t->off, "error parsing number: strconv.ParseFloat: parsing %s: %s", q,
-                rc == SG_ELIMIT ? "value out of range" : "invalid syntax");
+    return rc;
 }
 
 static bool is_agg_tok(enum sg_tok_kind k)
@@ -345,6 +343,22 @@ static bool is_maybe_label_tok(enum sg_tok_kind k)
 static bool is_label_text(const char *s, size_t n)
 {
     return sg_label_name_valid(sg_str_make(s, n));
+}
+
+/* Tokens that can begin an expression. */
+static bool starts_expr(enum sg_tok_kind k)
+{
+    switch (k) {
+    case SG_TOK_NUMBER:
+    case SG_TOK_STRING:
+    case SG_TOK_LEFT_PAREN:
+    case SG_TOK_LEFT_BRACE:
+    case SG_TOK_ADD:
+    case SG_TOK_SUB:
+        return true;
+    default:
+        return is_metric_ident_tok(k);
+    }
 }
 
 /* A growable array of pointers/values in the arena. */
@@ -792,8 +806,12 @@ static int parse_call_args(struct parser *p, struct sg_node ***args, size_t *nar
         if (peek_kind(p) != SG_TOK_COMMA)
             return unexpected(p, NULL, NULL);
         {
+            /* yacc reduces "args ," when no expression can follow */
             struct sg_tok comma = take(p);
-            if (peek_kind(p) == SG_TOK_RIGHT_PAREN)
+            enum sg_tok_kind nk = peek_kind(p);
+            if (p->rc != SG_OK)
+                return p->rc;
+            if (!starts_expr(nk))
                 return perr(p, SG_EPARSE, comma.off,
                             "trailing commas not allowed in function call args");
         }
@@ -1134,9 +1152,12 @@ static int parse_bin_modifier(struct parser *p, struct sg_node *b)
         if (peek_kind(p) == SG_TOK_GROUP_LEFT || peek_kind(p) == SG_TOK_GROUP_RIGHT) {
             vm->card =
                 take(p).kind == SG_TOK_GROUP_LEFT ? SG_CARD_MANY_TO_ONE : SG_CARD_ONE_TO_MANY;
-            if (peek_kind(p) == SG_TOK_LEFT_PAREN &&
-                parse_grouping(p, &vm->include, &vm->ninclude) != SG_OK)
-                return p->rc;
+            /* "(" always opens the label list; without one an expression
+             * must follow */
+            if (peek_kind(p) == SG_TOK_LEFT_PAREN || !starts_expr(peek_kind(p))) {
+                if (parse_grouping(p, &vm->include, &vm->ninclude) != SG_OK)
+                    return p->rc;
+            }
         }
     }
     return p->rc;
