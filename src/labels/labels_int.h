@@ -6,19 +6,30 @@
 
 /* What a pattern can be matched by without PCRE2 (provably the same
  * answer as the anchored regex):
- *   FAST_NONE    run PCRE2 (after the prefix check, when prefix.len > 0)
- *   FAST_SET     the value equals one of lits[0..nlits) (one literal: =)
- *   FAST_PREFIX  the value starts with lits[0] and the rest matches `.*`
- *                (no '\n' in the rest unless dot_nl)
+ *   FAST_NONE      run PCRE2, after checking the literal prefix and suffix
+ *                  every match must have (when they are not empty)
+ *   FAST_SET       the value equals one of lits (an alternation of plain
+ *                  literals, or one literal); lits sorted by (len, bytes)
+ *   FAST_PREFIX    lit.*   the value starts with prefix
+ *   FAST_SUFFIX    .*lit   the value ends with suffix
+ *   FAST_CONTAINS  .*lit.* the value contains mid
+ * For the last three, the part `.*` covers must not hold a '\n' unless
+ * that `.` matches newlines (dot_nl).
  */
-enum sg_re2_fast_kind { SG_FAST_NONE = 0, SG_FAST_SET, SG_FAST_PREFIX };
+enum sg_re2_fast_kind {
+    SG_FAST_NONE = 0,
+    SG_FAST_SET,
+    SG_FAST_PREFIX,
+    SG_FAST_SUFFIX,
+    SG_FAST_CONTAINS
+};
 
 struct sg_re2_fast {
     enum sg_re2_fast_kind kind;
     bool dot_nl;
     struct sg_str *lits; /* sg_malloc'd array of sg_malloc'd strings */
     size_t nlits;
-    struct sg_str prefix; /* required literal prefix (FAST_NONE), sg_malloc'd */
+    struct sg_str prefix, suffix, mid; /* sg_malloc'd */
     /* capture group names: names[i] is the name of group i+1 (len 0 when
      * unnamed); sg_malloc'd */
     struct sg_str *names;

@@ -25,11 +25,14 @@
  *
  * Known differences from Go, all on inputs Prometheus users do not write:
  * \p classes use PCRE2's Unicode tables (a newer Unicode version than Go
- * 1.19's); under (?i), \p{Lu}-style classes are not case-folded; bytes that
+ * 1.19's); under (?i), \p{Lu}, \p{Ll} and \p{Lt} become all cased letters
+ * (Go adds exactly the case-fold closure) and other classes are not
+ * folded; bytes that
  * are not UTF-8 in a label value never match `.` or a negated class (Go
  * treats each as U+FFFD).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stopgate/labels.h"
@@ -49,6 +52,7 @@ enum desc_kind { D_LIT, D_DOT, D_DOTSTAR, D_OTHER };
 struct desc {
     enum desc_kind kind;
     uint32_t rune; /* D_LIT */
+    bool dot_nl;   /* D_DOT, D_DOTSTAR: the dot matches '\n' */
 };
 
 struct rp {
@@ -57,6 +61,7 @@ struct rp {
     size_t pos;
     unsigned flags;
     int depth;
+    uint32_t alt_need; /* Go's repeat budget needed by the last alternation */
     uint32_t ncap;
     struct sg_buf *out; /* NULL: check only */
     struct sg_err *err;
@@ -70,9 +75,10 @@ struct rp {
     struct sg_buf lits; /* all-literal alternatives, each preceded by a u32 length */
     size_t nalts;
     bool all_lit;
-    bool dotstar_dotnl;
-    struct sg_buf prefix; /* first alternative's literal prefix */
-    int single_shape;     /* 0 none, 1 literal prefix + dotstar */
+    /* the first alternative's shape (used when it is the only one) */
+    enum sg_re2_fast_kind shape;
+    bool shape_dot_nl;
+    struct sg_buf prefix, suffix, mid;
     /* group names, index = group number - 1 */
     struct sg_str *names;
     size_t nnames, capnames;
@@ -406,7 +412,70 @@ static void add_desc(struct rp *p, enum desc_kind k, uint32_t rune)
     }
     p->d[p->nd].kind = k;
     p->d[p->nd].rune = rune;
+    p->d[p->nd].dot_nl = false;
     p->nd++;
+}
+
+/* Literal runes d[from..to) as UTF-8 appended to b; false when that fails
+ * or (no_nl) a literal is '\n'. */
+static bool append_lits(const struct rp *p, size_t from, size_t to, struct sg_buf *b, bool no_nl)
+{
+    char enc[4];
+
+    for (size_t i = from; i < to; i++) {
+        if (no_nl && p->d[i].rune == '\n')
+            return false;
+        if (sg_buf_append(b, enc, sg_utf8_encode(p->d[i].rune, enc)) != SG_OK)
+            return false;
+    }
+    return true;
+}
+
+/* The shape of the first alternative: leading and trailing literal runs
+ * and the literal-with-.* forms. */
+static void first_shape(struct rp *p)
+{
+    const struct desc *d = p->d;
+    size_t nd = p->nd, lead = 0, trail = 0;
+
+    while (lead < nd && d[lead].kind == D_LIT)
+        lead++;
+    while (trail < nd - lead && d[nd - 1 - trail].kind == D_LIT)
+        trail++;
+    p->shape = SG_FAST_NONE;
+    if (lead == nd)
+        return; /* all literal: the set lookup */
+    if (lead + 1 == nd && d[lead].kind == D_DOTSTAR) {
+        if (append_lits(p, 0, lead, &p->prefix, false)) {
+            p->shape = SG_FAST_PREFIX;
+            p->shape_dot_nl = d[lead].dot_nl;
+        }
+        return;
+    }
+    if (d[0].kind == D_DOTSTAR && trail + 1 == nd) {
+        if (append_lits(p, 1, nd, &p->suffix, false)) {
+            p->shape = SG_FAST_SUFFIX;
+            p->shape_dot_nl = d[0].dot_nl;
+        }
+        return;
+    }
+    if (nd >= 3 && d[0].kind == D_DOTSTAR && d[nd - 1].kind == D_DOTSTAR &&
+        d[0].dot_nl == d[nd - 1].dot_nl) {
+        size_t i = 1;
+        while (i < nd - 1 && d[i].kind == D_LIT)
+            i++;
+        if (i == nd - 1 && append_lits(p, 1, nd - 1, &p->mid, !d[0].dot_nl)) {
+            p->shape = SG_FAST_CONTAINS;
+            p->shape_dot_nl = d[0].dot_nl;
+            return;
+        }
+        sg_buf_reset(&p->mid);
+    }
+    /* prefilters only */
+    if (!append_lits(p, 0, lead, &p->prefix, false))
+        sg_buf_reset(&p->prefix);
+    if (!append_lits(p, nd - trail, nd, &p->suffix, false))
+        sg_buf_reset(&p->suffix);
 }
 
 /* The current top-level alternative is complete. */
@@ -419,7 +488,7 @@ static void end_alternative(struct rp *p)
         return;
     if (p->d_overflow) {
         p->all_lit = false;
-        p->single_shape = 0;
+        p->shape = SG_FAST_NONE;
         p->nalts++;
         return;
     }
@@ -445,14 +514,8 @@ static void end_alternative(struct rp *p)
     } else {
         p->all_lit = false;
     }
-    if (p->nalts == 0) {
-        char enc[4];
-        for (i = 0; i < p->nd && p->d[i].kind == D_LIT; i++)
-            if (sg_buf_append(&p->prefix, enc, sg_utf8_encode(p->d[i].rune, enc)) != SG_OK)
-                break;
-        if (i + 1 == p->nd && p->d[i].kind == D_DOTSTAR)
-            p->single_shape = 1;
-    }
+    if (p->nalts == 0)
+        first_shape(p);
     p->nalts++;
     p->nd = 0;
 }
@@ -711,6 +774,13 @@ static int parse_unicode_class(struct rp *p, bool in_class, bool *done)
             emits(p, "]");
         return SG_OK;
     }
+    if ((p->flags & F_FOLD) && name_to - name_from == 2 && p->s[name_from] == 'L' &&
+        (p->s[name_from + 1] == 'u' || p->s[name_from + 1] == 'l' || p->s[name_from + 1] == 't')) {
+        /* Go adds the case-fold closure under (?i); for the cased letter
+         * categories that is (nearly) all cased letters */
+        emits(p, neg ? "\\P{L&}" : "\\p{L&}");
+        return SG_OK;
+    }
     emits(p, neg ? "\\P{" : "\\p{");
     emit(p, p->s + name_from, name_to - name_from);
     emits(p, "}");
@@ -869,12 +939,18 @@ static int parse_concat(struct rp *p)
     size_t last_atom = (size_t)-1;   /* output offset of the last atom */
     int last_desc = -1;              /* its top-level descriptor, if any */
     size_t last_repeat = (size_t)-1; /* input offset where the previous token, a repeat, began */
+    /* Go's repeatIsValid: the product of the counts of nested {m,n}
+     * repeats on any path must stay within 1000; `need` is the smallest
+     * budget an atom passes with (a repeat of count m needs m times its
+     * operand's need, a count of 0 needs nothing) */
+    uint32_t last_need = 0, rest_need = 0;
     while (!at_end(p) && p->s[p->pos] != '|' && p->s[p->pos] != ')') {
         size_t tok = p->pos;
         size_t repeat = (size_t)-1;
         char c = p->s[p->pos];
         size_t atom_at = out_len(p);
         bool atom = true;
+        uint32_t atom_need = 0;
 
         if (c == '*' || c == '+' || c == '?' || c == '{') {
             int min = 0, max = -1;
@@ -903,8 +979,13 @@ static int parse_concat(struct rp *p)
                 return fail_span(p, "invalid nested repetition operator", last_repeat, after);
             if (last_atom == (size_t)-1)
                 return fail_span(p, "missing argument to repetition operator", tok, after);
-            /* Go's limit on nested counted repetition (repeatIsValid) is
-             * approximated by the overall counted-repeat product below. */
+            if (c == '{') {
+                uint32_t m = (uint32_t)(max < 0 ? min : max);
+                uint64_t need = m == 0 ? 0 : (uint64_t)m * (last_need > 1 ? last_need : 1);
+                if ((min >= 2 || max >= 2) && need > 1000)
+                    return fail_span(p, "invalid repeat count", tok, after);
+                last_need = need > 1000000000 ? 1000000000 : (uint32_t)need;
+            }
             if (c == '{')
                 qn = max < 0 ? snprintf(q, sizeof(q), "){%d,}", min)
                              : snprintf(q, sizeof(q), "){%d,%d}", min, max);
@@ -967,6 +1048,7 @@ static int parse_concat(struct rp *p)
                         return fail(p, "expression nests too deeply", p->s, p->len);
                     if (parse_alternation(p) != SG_OK)
                         return p->rc;
+                    atom_need = p->alt_need;
                     p->depth--;
                     if (at_end(p))
                         return fail(p, "missing closing )", p->s, p->len);
@@ -1020,6 +1102,7 @@ static int parse_concat(struct rp *p)
                                 return fail(p, "expression nests too deeply", p->s, p->len);
                             if (parse_alternation(p) != SG_OK)
                                 return p->rc;
+                            atom_need = p->alt_need;
                             p->depth--;
                             if (at_end(p))
                                 return fail(p, "missing closing )", p->s, p->len);
@@ -1043,6 +1126,7 @@ static int parse_concat(struct rp *p)
                     return fail(p, "expression nests too deeply", p->s, p->len);
                 if (parse_alternation(p) != SG_OK)
                     return p->rc;
+                atom_need = p->alt_need;
                 p->depth--;
                 if (at_end(p))
                     return fail(p, "missing closing )", p->s, p->len);
@@ -1063,8 +1147,8 @@ static int parse_concat(struct rp *p)
             p->pos++;
             emits(p, (p->flags & F_DOTNL) ? "(?s:.)" : "[^\\n]");
             add_desc(p, D_DOT, 0);
-            if (p->analyze && p->depth == 1)
-                p->dotstar_dotnl = (p->flags & F_DOTNL) != 0;
+            if (p->analyze && p->depth == 1 && p->nd > 0 && !p->d_overflow)
+                p->d[p->nd - 1].dot_nl = (p->flags & F_DOTNL) != 0;
             last_desc = p->analyze && p->depth == 1 ? (int)p->nd - 1 : -1;
             goto atom_done;
         case '[':
@@ -1100,6 +1184,9 @@ static int parse_concat(struct rp *p)
                             return fail_span(p, "invalid UTF-8", p->pos, to);
                         p->pos += w;
                         last_atom = out_len(p);
+                        if (last_need > rest_need)
+                            rest_need = last_need;
+                        last_need = 0;
                         if (p->flags & F_FOLD)
                             emits(p, "(?i:");
                         emit_rune(p, r);
@@ -1169,23 +1256,34 @@ static int parse_concat(struct rp *p)
             last_desc = p->analyze && p->depth == 1 ? (int)p->nd - 1 : -1;
         }
     atom_done:
-        if (atom)
+        if (atom) {
             last_atom = atom_at;
+            if (last_need > rest_need)
+                rest_need = last_need;
+            last_need = atom_need;
+        }
         last_repeat = repeat;
         if (p->rc != SG_OK)
             return p->rc;
     }
+    p->alt_need = last_need > rest_need ? last_need : rest_need;
     return p->rc;
 }
 
 static int parse_alternation(struct rp *p)
 {
+    uint32_t need = 0;
+
     for (;;) {
         if (parse_concat(p) != SG_OK)
             return p->rc;
+        if (p->alt_need > need)
+            need = p->alt_need;
         end_alternative(p);
-        if (at_end(p) || p->s[p->pos] != '|')
+        if (at_end(p) || p->s[p->pos] != '|') {
+            p->alt_need = need;
             return SG_OK;
+        }
         p->pos++;
         emits(p, "|");
     }
@@ -1201,38 +1299,121 @@ static int parse_top(struct rp *p)
     return SG_OK;
 }
 
+static void free_str(struct sg_str *s)
+{
+    sg_free((void *)(uintptr_t)s->ptr);
+    s->ptr = NULL;
+    s->len = 0;
+}
+
 void sg_labels__fast_cleanup(struct sg_re2_fast *f)
 {
     if (!f)
         return;
     for (size_t i = 0; i < f->nlits; i++)
-        sg_free((void *)(uintptr_t)f->lits[i].ptr);
+        free_str(&f->lits[i]);
     sg_free(f->lits);
-    sg_free((void *)(uintptr_t)f->prefix.ptr);
+    free_str(&f->prefix);
+    free_str(&f->suffix);
+    free_str(&f->mid);
     sg_free(f->names);
     memset(f, 0, sizeof(*f));
+}
+
+/* Set order: by length, then bytes. */
+static int lit_cmp(struct sg_str a, struct sg_str b)
+{
+    if (a.len != b.len)
+        return a.len < b.len ? -1 : 1;
+    return a.len ? memcmp(a.ptr, b.ptr, a.len) : 0;
+}
+
+static int lit_qsort_cmp(const void *a, const void *b)
+{
+    return lit_cmp(*(const struct sg_str *)a, *(const struct sg_str *)b);
+}
+
+static bool has_nl(const char *s, size_t n)
+{
+    return n > 0 && memchr(s, '\n', n) != NULL;
+}
+
+static bool starts_with(struct sg_str s, struct sg_str p)
+{
+    return s.len >= p.len && (p.len == 0 || memcmp(s.ptr, p.ptr, p.len) == 0);
+}
+
+static bool ends_with(struct sg_str s, struct sg_str p)
+{
+    return s.len >= p.len && (p.len == 0 || memcmp(s.ptr + s.len - p.len, p.ptr, p.len) == 0);
+}
+
+/* First occurrence of n in h, or NULL. */
+static const char *find_sub(const char *h, size_t hl, const char *n, size_t nl)
+{
+    if (nl == 0)
+        return h;
+    while (hl >= nl) {
+        const char *c = memchr(h, n[0], hl - nl + 1);
+        if (!c)
+            return NULL;
+        if (memcmp(c, n, nl) == 0)
+            return c;
+        hl -= (size_t)(c - h) + 1;
+        h = c + 1;
+    }
+    return NULL;
 }
 
 int sg_labels__fast_match(const struct sg_re2_fast *f, struct sg_str s)
 {
     switch (f->kind) {
-    case SG_FAST_SET:
-        for (size_t i = 0; i < f->nlits; i++)
-            if (sg_str_eq(s, f->lits[i]))
+    case SG_FAST_SET: {
+        size_t lo = 0, hi = f->nlits;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = lit_cmp(f->lits[mid], s);
+            if (c == 0)
                 return 1;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
         return 0;
+    }
     case SG_FAST_PREFIX:
-        if (s.len < f->prefix.len || (f->prefix.len && memcmp(s.ptr, f->prefix.ptr, f->prefix.len)))
+        if (!starts_with(s, f->prefix))
             return 0;
-        if (!f->dot_nl && memchr(s.ptr + f->prefix.len, '\n', s.len - f->prefix.len))
+        return f->dot_nl || !has_nl(s.ptr + f->prefix.len, s.len - f->prefix.len);
+    case SG_FAST_SUFFIX:
+        if (!ends_with(s, f->suffix))
             return 0;
-        return 1;
+        return f->dot_nl || !has_nl(s.ptr, s.len - f->suffix.len);
+    case SG_FAST_CONTAINS:
+        /* the literal has no '\n' unless dots match it, so without dot_nl
+         * the whole value must be free of newlines */
+        if (!f->dot_nl && has_nl(s.ptr, s.len))
+            return 0;
+        return find_sub(s.ptr, s.len, f->mid.ptr, f->mid.len) != NULL;
     default:
-        if (f->prefix.len &&
-            (s.len < f->prefix.len || memcmp(s.ptr, f->prefix.ptr, f->prefix.len) != 0))
+        if (!starts_with(s, f->prefix) || !ends_with(s, f->suffix))
             return 0;
         return -1;
     }
+}
+
+static int copy_buf(const struct sg_buf *b, struct sg_str *out)
+{
+    char *c;
+
+    if (b->len == 0)
+        return SG_OK;
+    c = sg_memdup(b->data, b->len);
+    if (!c)
+        return SG_ENOMEM;
+    *out = sg_str_make(c, b->len);
+    return SG_OK;
 }
 
 static int build_fast(struct rp *p, struct sg_re2_fast *f)
@@ -1243,7 +1424,9 @@ static int build_fast(struct rp *p, struct sg_re2_fast *f)
         f->ngroups = p->nnames;
         p->names = NULL;
     }
-    if (p->all_lit && p->nalts <= MAX_LITS && !p->d_overflow) {
+    if (p->d_overflow)
+        return SG_OK;
+    if (p->all_lit && p->nalts <= MAX_LITS) {
         size_t off = 0;
         f->lits = sg_calloc(p->nalts ? p->nalts : 1, sizeof(*f->lits));
         if (!f->lits)
@@ -1260,19 +1443,17 @@ static int build_fast(struct rp *p, struct sg_re2_fast *f)
             off += n;
             f->lits[f->nlits++] = sg_str_make(c, n);
         }
+        qsort(f->lits, f->nlits, sizeof(*f->lits), lit_qsort_cmp);
         f->kind = SG_FAST_SET;
         return SG_OK;
     }
-    if (p->nalts == 1 && !p->d_overflow && p->prefix.len > 0) {
-        char *c = sg_memdup(p->prefix.data, p->prefix.len);
-        if (!c)
-            return SG_ENOMEM;
-        f->prefix = sg_str_make(c, p->prefix.len);
-    }
-    if (p->nalts == 1 && !p->d_overflow && p->single_shape == 1) {
-        f->kind = SG_FAST_PREFIX;
-        f->dot_nl = p->dotstar_dotnl;
-    }
+    if (p->nalts != 1)
+        return SG_OK;
+    f->kind = p->shape;
+    f->dot_nl = p->shape_dot_nl;
+    if (copy_buf(&p->prefix, &f->prefix) != SG_OK || copy_buf(&p->suffix, &f->suffix) != SG_OK ||
+        copy_buf(&p->mid, &f->mid) != SG_OK)
+        return SG_ENOMEM;
     return SG_OK;
 }
 
@@ -1321,6 +1502,8 @@ int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchore
     p.depth = 1;
     sg_buf_init(&p.lits, 1 << 20);
     sg_buf_init(&p.prefix, 1 << 16);
+    sg_buf_init(&p.suffix, 1 << 16);
+    sg_buf_init(&p.mid, 1 << 16);
     emits(&p, anchored ? "\\A(?:" : "(?:");
     if (p.rc == SG_OK)
         rc = parse_top(&p);
@@ -1340,5 +1523,7 @@ int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchore
     sg_free(p.names);
     sg_buf_cleanup(&p.lits);
     sg_buf_cleanup(&p.prefix);
+    sg_buf_cleanup(&p.suffix);
+    sg_buf_cleanup(&p.mid);
     return rc;
 }

@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "stopgate/fs.h"
 #include "stopgate/labels.h"
 
 #define S(lit) sg_str_make(lit, sizeof(lit) - 1)
@@ -173,6 +175,7 @@ static void quote_like_go(void **state)
         {"", 0, "\"\""},
         {"\xed\xa0\x80", 3, "\"\\xed\\xa0\\x80\""}, /* surrogate */
         {"\xef\xbf\xbd", 3, "\"\xef\xbf\xbd\""},    /* U+FFFD itself */
+        {"\xe0\xa1\xb0", 3, "\"\\u0870\""},         /* Unicode 14: unknown to Go 1.19 */
     };
     struct sg_buf b;
 
@@ -200,8 +203,8 @@ static void names_valid(void **state)
 }
 
 /* Expected answers follow Go's regexp (RE2) semantics with the pattern
- * anchored as ^(?:re)$; see tests/data/labels/regex.table for the table
- * taken from a running Prometheus 2.42. */
+ * anchored as ^(?:re)$; tests/data/labels/regex.table (regex_table below)
+ * holds answers taken from a running Prometheus 2.42. */
 static void regex_basic_semantics(void **state)
 {
     static const struct {
@@ -264,6 +267,92 @@ static void regex_basic_semantics(void **state)
             fail_msg("row %zu (%s): got %d want %d", i, rows[i].re, got, rows[i].want);
         sg_regex_free(re);
     }
+}
+
+static size_t from_hex(const char *h, size_t n, char *out, size_t max)
+{
+    size_t o = 0;
+
+    if (n == 1 && h[0] == '-')
+        return 0;
+    for (size_t i = 0; i + 1 < n && o < max; i += 2) {
+        unsigned v;
+        char tmp[3] = {h[i], h[i + 1], 0};
+        if (sscanf(tmp, "%2x", &v) != 1)
+            fail_msg("bad hex %.*s", (int)n, h);
+        out[o++] = (char)v;
+    }
+    return o;
+}
+
+/* tests/data/labels/regex.table: for every pattern, the label values a
+ * real Prometheus 2.42 matched, or its error message. */
+static void regex_table(void **state)
+{
+    static char vals[64][128];
+    size_t vlen[64];
+    int nvals = 0, cases = 0, errors = 0;
+    struct sg_buf file;
+    struct sg_err err;
+    char *line, *save = NULL;
+
+    (void)state;
+    sg_buf_init(&file, 1 << 20);
+    sg_err_clear(&err);
+    if (sg_fs_read_all("tests/data/labels/regex.table", 1 << 20, &file, &err) != SG_OK)
+        fail_msg("%s", err.msg);
+    for (line = strtok_r(file.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *hash = strstr(line, "  # "), *hex, *rest;
+        char pat[1024];
+        size_t plen;
+        struct sg_regex *re = NULL;
+
+        if (hash)
+            *hash = '\0';
+        if (strncmp(line, "value ", 6) == 0) {
+            int i = atoi(line + 6);
+            char *h = strchr(line + 6, ' ') + 1;
+            assert_true(i == nvals && i < 64);
+            vlen[i] = from_hex(h, strlen(h), vals[i], sizeof(vals[i]));
+            nvals++;
+            continue;
+        }
+        if (strncmp(line, "match ", 6) != 0 && strncmp(line, "error ", 6) != 0)
+            continue;
+        hex = line + 6;
+        rest = strchr(hex, ' ');
+        assert_non_null(rest);
+        plen = from_hex(hex, (size_t)(rest - hex), pat, sizeof(pat));
+        rest++;
+        cases++;
+        sg_err_clear(&err);
+        if (line[0] == 'e') {
+            errors++;
+            if (sg_regex_compile(sg_str_make(pat, plen), NULL, &re, &err) == SG_OK)
+                fail_msg("%.*s: accepted, want %s", (int)plen, pat, rest);
+            if (strcmp(err.msg, rest) != 0)
+                fail_msg("%.*s: got %s want %s", (int)plen, pat, err.msg, rest);
+            continue;
+        }
+        if (sg_regex_compile(sg_str_make(pat, plen), NULL, &re, &err) != SG_OK)
+            fail_msg("%.*s: %s", (int)plen, pat, err.msg);
+        for (int i = 0; i < nvals; i++) {
+            char key[16], padded[512];
+            int want, got;
+            /* rest is "I J K" or "none" */
+            snprintf(key, sizeof(key), " %d ", i);
+            snprintf(padded, sizeof(padded), " %s ", rest);
+            want = strstr(padded, key) != NULL;
+            got = sg_regex_match(re, sg_str_make(vals[i], vlen[i]), &err);
+            if (got != want)
+                fail_msg("%.*s on value %d: got %d want %d", (int)plen, pat, i, got, want);
+        }
+        sg_regex_free(re);
+    }
+    sg_buf_cleanup(&file);
+    print_message("regex.table: %d patterns (%d invalid) over %d values\n", cases, errors, nvals);
+    assert_true(cases - errors >= 50);
+    assert_true(errors >= 20);
 }
 
 static void regex_dot_all_profile(void **state)
@@ -401,6 +490,7 @@ int main(void)
         cmocka_unit_test(quote_like_go),
         cmocka_unit_test(names_valid),
         cmocka_unit_test(regex_basic_semantics),
+        cmocka_unit_test(regex_table),
         cmocka_unit_test(regex_dot_all_profile),
         cmocka_unit_test(regex_rejects_like_go),
         cmocka_unit_test(regex_groups),
