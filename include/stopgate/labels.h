@@ -12,7 +12,9 @@
  * compiled fully anchored as ^(?:re)$ (2.x; `.` does not match a newline)
  * or ^(?s:re)$ when the compat flag asks for 3.x behaviour. Matching has
  * match and depth limits; hitting one is an evaluation error naming the
- * matcher.
+ * matcher. A value that is not valid UTF-8 is matched as Go does, each
+ * invalid byte read as U+FFFD. Literal patterns, alternations of literals
+ * and lit.* / .*lit / .*lit.* are matched without PCRE2.
  */
 #ifndef SG_LABELS_H
 #define SG_LABELS_H

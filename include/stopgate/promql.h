@@ -265,10 +265,14 @@ struct sg_promql_parse_opts {
  * src_name: shown in errors ("<expr>", "rules/db.yaml"); may be NULL.
  * arena:    every node, string, matcher and compiled regex of the result.
  * out:      the root on success.
- * err:      SG_EPARSE / SG_ETYPE / SG_ELIMIT as "NAME:LINE:COL: message" with
- *           err->off/len set to the offending span; Prometheus's wording
- *           where it has one ("unexpected end of input", "vector selector
- *           must contain at least one non-empty matcher").
+ * err:      SG_EPARSE (syntax, including the checks Prometheus's grammar
+ *           makes while parsing), SG_ETYPE (the type and matching checks it
+ *           makes after parsing) or SG_ELIMIT, as
+ *           "NAME:LINE:COL: parse error: MESSAGE" with err->line/col/off set
+ *           to where Prometheus 2.42 reports it (1-based, columns in bytes)
+ *           and its wording ("unexpected end of input", "vector selector
+ *           must contain at least one non-empty matcher"). Only the first
+ *           error is reported, as Prometheus does.
  * Never aborts on any input. */
 SG_NODISCARD int sg_promql_parse(struct sg_str src, const char *src_name, struct sg_arena *arena,
                                  const struct sg_promql_parse_opts *opts, struct sg_node **out,

@@ -31,7 +31,8 @@ struct sg_re2_fast {
     size_t nlits;
     struct sg_str prefix, suffix, mid; /* sg_malloc'd */
     /* capture group names: names[i] is the name of group i+1 (len 0 when
-     * unnamed); sg_malloc'd */
+     * unnamed), pointing into the pattern text that was translated (the
+     * regex's own copy); the array is sg_malloc'd */
     struct sg_str *names;
     size_t ngroups;
 };

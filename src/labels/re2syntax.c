@@ -1030,8 +1030,10 @@ static int parse_concat(struct rp *p)
                             return fail_span(p, "invalid named capture", p->pos, nto + 1);
                     p->ncap++;
                     if (p->analyze && p->ncap <= 65535) {
-                        if (p->nnames == p->capnames) {
+                        if (p->ncap > p->capnames) {
                             size_t nc = p->capnames ? p->capnames * 2 : 8;
+                            while (nc < p->ncap)
+                                nc *= 2;
                             struct sg_str *nn = sg_reallocarray(p->names, nc, sizeof(*nn));
                             if (!nn)
                                 return oom(p);
@@ -1416,6 +1418,11 @@ static int copy_buf(const struct sg_buf *b, struct sg_str *out)
     return SG_OK;
 }
 
+static bool has_fffd(const struct sg_buf *b)
+{
+    return b->len >= 3 && find_sub(b->data, b->len, "\xef\xbf\xbd", 3) != NULL;
+}
+
 static int build_fast(struct rp *p, struct sg_re2_fast *f)
 {
     memset(f, 0, sizeof(*f));
@@ -1426,7 +1433,7 @@ static int build_fast(struct rp *p, struct sg_re2_fast *f)
     }
     if (p->d_overflow)
         return SG_OK;
-    if (p->all_lit && p->nalts <= MAX_LITS) {
+    if (p->all_lit && p->nalts <= MAX_LITS && !has_fffd(&p->lits)) {
         size_t off = 0;
         f->lits = sg_calloc(p->nalts ? p->nalts : 1, sizeof(*f->lits));
         if (!f->lits)
@@ -1448,6 +1455,10 @@ static int build_fast(struct rp *p, struct sg_re2_fast *f)
         return SG_OK;
     }
     if (p->nalts != 1)
+        return SG_OK;
+    /* a literal U+FFFD also matches any byte that is not UTF-8 (Go reads
+     * those as U+FFFD), which byte comparison cannot see */
+    if (has_fffd(&p->prefix) || has_fffd(&p->suffix) || has_fffd(&p->mid))
         return SG_OK;
     f->kind = p->shape;
     f->dot_nl = p->shape_dot_nl;

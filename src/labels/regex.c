@@ -17,8 +17,14 @@
  * is checked before running PCRE2; both only where the result is provably
  * the same (see literal analysis in re2syntax.c).
  *
- * Each regex owns its match data and JIT stack, so matching allocates
- * nothing. Hitting the match, depth or JIT stack limit is SG_ELIMIT.
+ * Go reads a byte that is not UTF-8 as U+FFFD, which `.` and negated
+ * classes match; PCRE2 never matches such a byte. A value that is not
+ * valid UTF-8 is therefore matched as a copy with those bytes replaced by
+ * U+FFFD (capture offsets are mapped back), which gives Go's answers.
+ *
+ * Each regex owns its match data and JIT stack, so matching valid UTF-8
+ * allocates nothing. Hitting the match, depth or JIT stack limit is
+ * SG_ELIMIT.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -32,7 +38,7 @@
 #define DEFAULT_MATCH_LIMIT 1000000u
 #define DEFAULT_DEPTH_LIMIT 10000u
 #define JIT_STACK_MIN       (32 * 1024)
-#define JIT_STACK_MAX       (512 * 1024)
+#define JIT_STACK_MAX       (256 * 1024)
 #define MAX_PATTERN         (64 * 1024)
 
 struct sg_regex {
@@ -92,10 +98,17 @@ static int compile(struct sg_str pattern, const struct sg_regex_opts *opts, stru
     if (!re)
         return sg_err_set(err, SG_ENOMEM, "compiling regex");
     sg_buf_init(&pcre, 16 * MAX_PATTERN + 64);
+    /* translate our own copy: group names point into it */
+    re->pattern.ptr = sg_memdup(pattern.len ? pattern.ptr : "", pattern.len ? pattern.len : 1);
+    re->pattern.len = pattern.len;
+    if (!re->pattern.ptr) {
+        rc = sg_err_set(err, SG_ENOMEM, "compiling regex");
+        goto fail;
+    }
     if (opts && opts->unanchored) {
         /* a search keeps only the group names: the literal fast path
          * decides whole-string matches */
-        rc = sg_labels__re2_translate_ex(pattern, dot_all, false, &pcre, &re->fast, err);
+        rc = sg_labels__re2_translate_ex(re->pattern, dot_all, false, &pcre, &re->fast, err);
         if (rc == SG_OK) {
             struct sg_str *names = re->fast.names;
             size_t ngroups = re->fast.ngroups;
@@ -106,16 +119,11 @@ static int compile(struct sg_str pattern, const struct sg_regex_opts *opts, stru
             re->fast.names = names;
             re->fast.ngroups = ngroups;
         }
-    } else
-        rc = sg_labels__re2_translate(pattern, dot_all, &pcre, &re->fast, err);
+    } else {
+        rc = sg_labels__re2_translate(re->pattern, dot_all, &pcre, &re->fast, err);
+    }
     if (rc != SG_OK)
         goto fail;
-    re->pattern.ptr = sg_memdup(pattern.ptr, pattern.len ? pattern.len : 1);
-    re->pattern.len = pattern.len;
-    if (!re->pattern.ptr) {
-        rc = sg_err_set(err, SG_ENOMEM, "compiling regex");
-        goto fail;
-    }
     cctx = pcre2_compile_context_create(NULL);
     if (!cctx || pcre2_set_newline(cctx, PCRE2_NEWLINE_LF) != 0) {
         rc = sg_err_set(err, SG_ENOMEM, "compiling regex");
@@ -183,15 +191,79 @@ int sg_regex_compile_in(struct sg_arena *a, struct sg_str pattern, const struct 
     return SG_OK;
 }
 
-static int run(const struct sg_regex *re, struct sg_str s, struct sg_err *err)
+/* Length of the valid UTF-8 prefix of s (s.len when all valid). */
+static size_t valid_prefix(struct sg_str s)
+{
+    size_t i = 0;
+
+    while (i < s.len) {
+        size_t w;
+        if ((unsigned char)s.ptr[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if (sg_utf8_decode(s.ptr + i, s.len - i, &w) == SG_RUNE_ERROR && w == 1)
+            return i;
+        i += w;
+    }
+    return s.len;
+}
+
+/* Go's regexp reads every byte that is not UTF-8 as U+FFFD (so `.` and
+ * [^a] match it). PCRE2 never matches such bytes, so a value that is not
+ * valid UTF-8 is matched as a copy with each such byte replaced by U+FFFD.
+ * *out is buf when the copy fits, else allocated (sg_free). */
+static int sanitize(struct sg_str s, size_t valid, char *buf, size_t bufn, char **out, size_t *outn)
+{
+    size_t need = s.len * 3, o = valid, i = valid;
+    char *d = need <= bufn ? buf : sg_malloc(need ? need : 1);
+
+    if (!d)
+        return SG_ENOMEM;
+    memcpy(d, s.ptr, valid);
+    while (i < s.len) {
+        size_t w;
+        if (sg_utf8_decode(s.ptr + i, s.len - i, &w) == SG_RUNE_ERROR && w == 1) {
+            memcpy(d + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(d + o, s.ptr + i, w);
+            o += w;
+            i += w;
+        }
+    }
+    *out = d;
+    *outn = o;
+    return SG_OK;
+}
+
+/* Map an offset in the sanitized copy back to the original value. */
+static size_t unsanitize_off(struct sg_str s, size_t off)
+{
+    size_t i = 0, o = 0;
+
+    while (i < s.len && o < off) {
+        size_t w;
+        if (sg_utf8_decode(s.ptr + i, s.len - i, &w) == SG_RUNE_ERROR && w == 1) {
+            o += 3;
+            i++;
+        } else {
+            o += w;
+            i += w;
+        }
+    }
+    return i;
+}
+
+static int run_on(const struct sg_regex *re, const char *p, size_t n, struct sg_err *err)
 {
     int rc;
 
     if (re->jit)
-        rc = pcre2_jit_match(re->code, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, 0, 0, re->md,
-                             re->mctx);
+        rc = pcre2_jit_match(re->code, (PCRE2_SPTR)(p ? p : ""), n, 0, 0, re->md, re->mctx);
     else
-        rc = pcre2_match(re->code, (PCRE2_SPTR)(s.ptr ? s.ptr : ""), s.len, 0, 0, re->md, re->mctx);
+        rc = pcre2_match(re->code, (PCRE2_SPTR)(p ? p : ""), n, 0, 0, re->md, re->mctx);
     if (rc >= 0)
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
@@ -207,13 +279,33 @@ static int run(const struct sg_regex *re, struct sg_str s, struct sg_err *err)
                       (int)(re->pattern.len > 200 ? 200 : re->pattern.len), re->pattern.ptr, rc);
 }
 
+/* Match s; when sanitized is non-NULL it tells whether s had to be
+ * rewritten (offsets in the match data then refer to the copy). */
+static int run(const struct sg_regex *re, struct sg_str s, bool *sanitized, struct sg_err *err)
+{
+    size_t valid = valid_prefix(s), n;
+    char buf[1024], *copy;
+    int rc;
+
+    if (sanitized)
+        *sanitized = valid != s.len;
+    if (valid == s.len)
+        return run_on(re, s.ptr, s.len, err);
+    if (sanitize(s, valid, buf, sizeof(buf), &copy, &n) != SG_OK)
+        return sg_err_set(err, SG_ENOMEM, "matching regex");
+    rc = run_on(re, copy, n, err);
+    if (copy != buf)
+        sg_free(copy);
+    return rc;
+}
+
 int sg_regex_match(const struct sg_regex *re, struct sg_str s, struct sg_err *err)
 {
     int fast = sg_labels__fast_match(&re->fast, s);
 
     if (fast >= 0)
         return fast;
-    return run(re, s, err);
+    return run(re, s, NULL, err);
 }
 
 int sg_regex_match_groups(const struct sg_regex *re, struct sg_str s, int64_t *groups,
@@ -221,17 +313,21 @@ int sg_regex_match_groups(const struct sg_regex *re, struct sg_str s, int64_t *g
 {
     uint32_t cap = 0;
     PCRE2_SIZE *ov;
+    bool sanitized;
     int rc;
 
     pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &cap);
     *ngroups = (size_t)cap + 1;
-    rc = run(re, s, err);
+    rc = run(re, s, &sanitized, err);
     if (rc <= 0)
         return rc;
     ov = pcre2_get_ovector_pointer(re->md);
     for (size_t i = 0; i < max_groups && i <= cap; i++) {
         if (ov[2 * i] == PCRE2_UNSET) {
             groups[2 * i] = groups[2 * i + 1] = -1;
+        } else if (sanitized) {
+            groups[2 * i] = (int64_t)unsanitize_off(s, ov[2 * i]);
+            groups[2 * i + 1] = (int64_t)unsanitize_off(s, ov[2 * i + 1]);
         } else {
             groups[2 * i] = (int64_t)ov[2 * i];
             groups[2 * i + 1] = (int64_t)ov[2 * i + 1];

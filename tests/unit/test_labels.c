@@ -355,6 +355,62 @@ static void regex_table(void **state)
     assert_true(errors >= 20);
 }
 
+/* Go reads a byte that is not UTF-8 as U+FFFD; answers checked with
+ * label_replace on a value "a\xffb" in Prometheus 2.42. */
+static void regex_invalid_utf8_like_go(void **state)
+{
+    static const struct {
+        const char *re;
+        int want;
+    } rows[] = {
+        {"a(.)b", 1},
+        {"a([^x])b", 1},
+        {"a(\\x{FFFD})b", 1},
+        {"a(\\pL)b", 0},
+        {"a(\\PL)b", 1},
+        {"a(\\p{So})b", 1},
+        {"a(..)b", 0},
+        {"a(.*)b", 1},
+        {"(?s)a(.)b", 1},
+        {"a\\x{FFFD}b", 1},
+        {"a.b", 1},
+        {"\\x{FFFD}", 0},
+        {"a\xef\xbf\xbd"
+         "b",
+         1},
+        {".*", 1},
+        {"a.*", 1},
+        {".*b", 1},
+    };
+    struct sg_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct sg_regex *re;
+        int64_t g[4];
+        size_t ng;
+        int got;
+        sg_err_clear(&err);
+        assert_int_equal(sg_regex_compile(sg_str_c(rows[i].re), NULL, &re, &err), SG_OK);
+        got = sg_regex_match(re,
+                             S("a\xff"
+                               "b"),
+                             &err);
+        if (got != rows[i].want)
+            fail_msg("row %zu (%s): got %d want %d", i, rows[i].re, got, rows[i].want);
+        assert_int_equal(sg_regex_match_groups(re,
+                                               S("a\xff"
+                                                 "b"),
+                                               g, 2, &ng, &err),
+                         rows[i].want);
+        if (rows[i].want && ng == 2) {
+            assert_int_equal(g[2], 1); /* offsets refer to the original bytes */
+            assert_int_equal(g[3], 2);
+        }
+        sg_regex_free(re);
+    }
+}
+
 static void regex_dot_all_profile(void **state)
 {
     struct sg_regex_opts o = {.dot_matches_newline = true};
@@ -491,6 +547,7 @@ int main(void)
         cmocka_unit_test(names_valid),
         cmocka_unit_test(regex_basic_semantics),
         cmocka_unit_test(regex_table),
+        cmocka_unit_test(regex_invalid_utf8_like_go),
         cmocka_unit_test(regex_dot_all_profile),
         cmocka_unit_test(regex_rejects_like_go),
         cmocka_unit_test(regex_groups),

@@ -350,6 +350,58 @@ static void long_chains(void **state)
     sg_buf_cleanup(&q);
 }
 
+/* Cases the one-line data file cannot hold (newlines, a leading comment);
+ * expected lines from Prometheus 2.42's format_query. */
+static void multi_line_cases(void **state)
+{
+    static const struct {
+        const char *expr, *want;
+    } rows[] = {
+        {"foo\n+\nbar\n==\n1", "foo + bar == 1"},
+        {"# c1\n# c2\nfoo +\n", "error 4:1 unexpected end of input"},
+        {"foo{\na=\"b\"\n,\nb=~\"(a\"}",
+         "error 4:1 error parsing regexp: missing closing ): `^(?:(a)$`"},
+        {"1\n==\n1", "error 2:1 comparisons between scalars must use BOOL modifier"},
+        {"foo\n  +\n  bool bar",
+         "error 2:3 bool modifier can only be used on comparison operators"},
+        {"\n\n  rate(foo)",
+         "error 3:8 expected type range vector in call to function \"rate\", got instant vector"},
+        {"foo # x\n bar", "error 2:2 unexpected identifier \"bar\""},
+        {"\"a\nb\"", "error 1:1 unterminated quoted string"},
+        {"foo[5m\n]", "foo[5m]"},
+        {"foo\n[5m]", "foo[5m]"},
+        {"a\n  + on(x)\n  group_left(y)\n  b\n  == bool 1",
+         "a + on (x) group_left (y) b == bool 1"},
+        {"# c\nfoo", "foo"},
+        {"#c", "error 1:1 no expression found in input"},
+        {"# just a comment\n\n", "error 1:1 no expression found in input"},
+        {"foo # trailing", "foo"},
+        {"#\n1 +\n#\n2", "1 + 2"},
+        {"foo\r\n+ bar", "foo + bar"},
+        {"foo\t+\rbar", "foo + bar"},
+        {"sum(foo)\r\n  by (a)", "sum by (a) (foo)"},
+        {"`a\nb`", "\"a\\nb\""},
+    };
+    struct fixture *f = *state;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct sg_node *n;
+        char got[1024];
+        sg_err_clear(&f->err);
+        if (sg_promql_parse(sg_str_c(rows[i].expr), "<t>", &f->a, NULL, &n, &f->err) == SG_OK) {
+            sg_buf_reset(&f->out);
+            assert_int_equal(sg_promql_print(n, &f->out), SG_OK);
+            snprintf(got, sizeof(got), "%s", sg_buf_cstr(&f->out));
+        } else {
+            const char *m = strstr(f->err.msg, "parse error: ");
+            snprintf(got, sizeof(got), "error %u:%u %s", f->err.line, f->err.col,
+                     m ? m + 13 : f->err.msg);
+        }
+        if (strcmp(got, rows[i].want) != 0)
+            fail_msg("row %zu: got %s want %s", i, got, rows[i].want);
+    }
+}
+
 /* tests/data/promql/parse.test: expression line, then expected line. */
 static void data_file_cases(void **state)
 {
@@ -421,6 +473,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(metric_and_selector, setup, teardown),
         cmocka_unit_test_setup_teardown(limits, setup, teardown),
         cmocka_unit_test_setup_teardown(long_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown(multi_line_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(data_file_cases, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
