@@ -128,6 +128,9 @@ struct sg_regex_opts {
     uint32_t depth_limit;       /* PCRE2 depth limit; 0 = default 10,000 */
     bool unanchored;            /* compile for sg_regex_search (Go's regexp.Compile as is,
                                  * not ^(?:re)$); errors then quote the pattern as written */
+    /* label_replace: Prometheus compiles only ^(?:re)$ there, so a pattern
+     * like `a)(b` is valid (matchers also parse re alone and reject it) */
+    bool wrapped_only;
 };
 
 /* Check a pattern against RE2's syntax. SG_EPARSE with the offset (within

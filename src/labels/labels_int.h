@@ -37,17 +37,21 @@ struct sg_re2_fast {
     size_t ngroups;
 };
 
+/* How the pattern is used, which decides what Go parses and what is
+ * translated:
+ *   SG_RE2_MATCHER       a label matcher: ^(?:re)$ and re alone must parse
+ *   SG_RE2_WRAPPED_ONLY  label_replace: only ^(?:re)$ must parse
+ *   SG_RE2_UNANCHORED    a search (templates): re as written, no anchors */
+enum sg_re2_mode { SG_RE2_MATCHER = 0, SG_RE2_WRAPPED_ONLY, SG_RE2_UNANCHORED };
+
 /* Parse `pattern` with Go regexp/syntax's Perl rules, as Prometheus does
- * (^(?:re)$ first, then re alone), and write an equivalent PCRE2 pattern,
- * fully anchored, to out. dot_nl starts with `.` matching '\n' (3.x). On
- * success fills *fast (may be NULL). SG_EPARSE with Go's message
+ * for the mode, and write an equivalent PCRE2 pattern to out (fully
+ * anchored except in SG_RE2_UNANCHORED). dot_nl starts with `.` matching
+ * '\n' (3.x). On success fills *fast (may be NULL; the fast path is only
+ * set for SG_RE2_MATCHER, group names always). SG_EPARSE with Go's message
  * ("error parsing regexp: missing closing ): `...`"), SG_ENOMEM, SG_ELIMIT. */
-int sg_labels__re2_translate(struct sg_str pattern, bool dot_nl, struct sg_buf *out,
-                             struct sg_re2_fast *fast, struct sg_err *err);
-/* The same for an unanchored pattern (anchored == false): checked as Go
- * compiles it, translated without \A(?:...)\z. */
-int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchored,
-                                struct sg_buf *out, struct sg_re2_fast *fast, struct sg_err *err);
+int sg_labels__re2_translate(struct sg_str pattern, enum sg_re2_mode mode, bool dot_nl,
+                             struct sg_buf *out, struct sg_re2_fast *fast, struct sg_err *err);
 void sg_labels__fast_cleanup(struct sg_re2_fast *f);
 /* 1 or 0 when the fast path decides, -1 when PCRE2 must run. */
 int sg_labels__fast_match(const struct sg_re2_fast *f, struct sg_str s);

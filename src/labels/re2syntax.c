@@ -1468,15 +1468,10 @@ static int build_fast(struct rp *p, struct sg_re2_fast *f)
     return SG_OK;
 }
 
-int sg_labels__re2_translate(struct sg_str pattern, bool dot_nl, struct sg_buf *out,
-                             struct sg_re2_fast *fast, struct sg_err *err)
+int sg_labels__re2_translate(struct sg_str pattern, enum sg_re2_mode mode, bool dot_nl,
+                             struct sg_buf *out, struct sg_re2_fast *fast, struct sg_err *err)
 {
-    return sg_labels__re2_translate_ex(pattern, dot_nl, true, out, fast, err);
-}
-
-int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchored,
-                                struct sg_buf *out, struct sg_re2_fast *fast, struct sg_err *err)
-{
+    bool anchored = mode != SG_RE2_UNANCHORED, wrapped_only = mode == SG_RE2_WRAPPED_ONLY;
     struct sg_buf wrapped;
     struct rp p;
     int rc;
@@ -1496,16 +1491,24 @@ int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchore
     p.flags = F_ONELINE;
     p.err = err;
     rc = parse_top(&p);
-    sg_buf_cleanup(&wrapped);
-    if (rc != SG_OK)
+    if (rc != SG_OK) {
+        sg_buf_cleanup(&wrapped);
         return rc;
+    }
 
     /* pass 2: the pattern alone (Prometheus parses it again for its
-     * literal optimisations); this one is translated and analysed */
+     * literal optimisations); this one is translated and analysed. In
+     * wrapped_only mode (label_replace) the anchored form is translated. */
     memset(&p, 0, sizeof(p));
-    p.s = pattern.ptr ? pattern.ptr : "";
-    p.len = pattern.len;
-    p.flags = F_ONELINE | (dot_nl ? F_DOTNL : 0);
+    if (wrapped_only) {
+        p.s = wrapped.data;
+        p.len = wrapped.len;
+        p.flags = F_ONELINE;
+    } else {
+        p.s = pattern.ptr ? pattern.ptr : "";
+        p.len = pattern.len;
+        p.flags = F_ONELINE | (dot_nl ? F_DOTNL : 0);
+    }
     p.err = err;
     p.out = out;
     p.analyze = fast != NULL;
@@ -1523,6 +1526,18 @@ int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchore
     emits(&p, anchored ? ")\\z" : ")");
     if (rc == SG_OK)
         rc = p.rc;
+    if (rc == SG_OK && fast && wrapped_only) {
+        /* group names must point into `pattern`, not the wrapped copy */
+        size_t head = (size_t)(dot_nl ? 5 : 4);
+        for (size_t i = 0; i < p.nnames; i++)
+            if (p.names[i].ptr)
+                p.names[i].ptr = pattern.ptr + (p.names[i].ptr - (wrapped.data + head));
+    }
+    if (mode != SG_RE2_MATCHER) {
+        /* whole-string literal shortcuts are for matchers only */
+        p.d_overflow = true;
+        p.all_lit = false;
+    }
     if (rc == SG_OK && fast) {
         rc = build_fast(&p, fast);
         if (rc != SG_OK) {
@@ -1536,5 +1551,6 @@ int sg_labels__re2_translate_ex(struct sg_str pattern, bool dot_nl, bool anchore
     sg_buf_cleanup(&p.prefix);
     sg_buf_cleanup(&p.suffix);
     sg_buf_cleanup(&p.mid);
+    sg_buf_cleanup(&wrapped);
     return rc;
 }

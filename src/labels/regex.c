@@ -75,7 +75,7 @@ int sg_regex_check_re2(struct sg_str pattern, struct sg_err *err)
     int rc;
 
     sg_buf_init(&tmp, 16 * MAX_PATTERN);
-    rc = sg_labels__re2_translate(pattern, false, &tmp, NULL, err);
+    rc = sg_labels__re2_translate(pattern, SG_RE2_MATCHER, false, &tmp, NULL, err);
     sg_buf_cleanup(&tmp);
     return rc;
 }
@@ -105,23 +105,11 @@ static int compile(struct sg_str pattern, const struct sg_regex_opts *opts, stru
         rc = sg_err_set(err, SG_ENOMEM, "compiling regex");
         goto fail;
     }
-    if (opts && opts->unanchored) {
-        /* a search keeps only the group names: the literal fast path
-         * decides whole-string matches */
-        rc = sg_labels__re2_translate_ex(re->pattern, dot_all, false, &pcre, &re->fast, err);
-        if (rc == SG_OK) {
-            struct sg_str *names = re->fast.names;
-            size_t ngroups = re->fast.ngroups;
-            re->fast.names = NULL;
-            re->fast.ngroups = 0;
-            sg_labels__fast_cleanup(&re->fast);
-            memset(&re->fast, 0, sizeof(re->fast));
-            re->fast.names = names;
-            re->fast.ngroups = ngroups;
-        }
-    } else {
-        rc = sg_labels__re2_translate(re->pattern, dot_all, &pcre, &re->fast, err);
-    }
+    rc = sg_labels__re2_translate(re->pattern,
+                                  opts && opts->unanchored     ? SG_RE2_UNANCHORED
+                                  : opts && opts->wrapped_only ? SG_RE2_WRAPPED_ONLY
+                                                               : SG_RE2_MATCHER,
+                                  dot_all, &pcre, &re->fast, err);
     if (rc != SG_OK)
         goto fail;
     cctx = pcre2_compile_context_create(NULL);

@@ -411,6 +411,34 @@ static void regex_invalid_utf8_like_go(void **state)
     }
 }
 
+/* label_replace compiles only ^(?:re)$: checked with Prometheus 2.42,
+ * label_replace(..., "$1-$2", "src", "a)(b") on "ab" gives "b-". */
+static void regex_wrapped_only(void **state)
+{
+    struct sg_regex_opts o = {.wrapped_only = true};
+    struct sg_regex *re;
+    struct sg_err err;
+    int64_t g[6];
+    size_t ng = 0;
+    int m;
+
+    (void)state;
+    sg_err_clear(&err);
+    assert_int_equal(sg_regex_compile(S("a)(b"), NULL, &re, &err), SG_EPARSE);
+    sg_err_clear(&err);
+    assert_int_equal(sg_regex_compile(S("a)(b"), &o, &re, &err), SG_OK);
+    m = sg_regex_match_groups(re, S("ab"), g, 3, &ng, &err);
+    assert_int_equal(m, 1);
+    assert_int_equal(ng, 2);
+    assert_int_equal(g[2], 1);
+    assert_int_equal(g[3], 2);
+    sg_regex_free(re);
+    assert_int_equal(sg_regex_compile(S("x(?P<n>y)"), &o, &re, &err), SG_OK);
+    assert_int_equal(sg_regex_group_index(re, S("n")), 1);
+    sg_regex_free(re);
+    assert_int_equal(sg_regex_compile(S("(a"), &o, &re, &err), SG_EPARSE);
+}
+
 static void regex_dot_all_profile(void **state)
 {
     struct sg_regex_opts o = {.dot_matches_newline = true};
@@ -548,6 +576,7 @@ int main(void)
         cmocka_unit_test(regex_basic_semantics),
         cmocka_unit_test(regex_table),
         cmocka_unit_test(regex_invalid_utf8_like_go),
+        cmocka_unit_test(regex_wrapped_only),
         cmocka_unit_test(regex_dot_all_profile),
         cmocka_unit_test(regex_rejects_like_go),
         cmocka_unit_test(regex_groups),
