@@ -497,11 +497,46 @@ int sg_rules_plan_group(const struct sg_rules_state *st, const struct sg_rule_gr
     return SG_OK;
 }
 
+/* ---- hash lookups over label sets -------------------------------------------------------- */
+
+struct hix {
+    uint64_t hash;
+    size_t idx;
+};
+
+static int cmp_hix(const void *a, const void *b)
+{
+    const struct hix *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The first entry with `hash` in a sorted index, or n. */
+static size_t hix_find(const struct hix *v, size_t n, uint64_t hash)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].hash < hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo].hash == hash ? lo : n;
+}
+
 /* ---- one rule --------------------------------------------------------------------------------- */
 
 struct outsample {
     struct sg_labels labels;
     double v;
+};
+
+struct new_alert {
+    uint64_t hash;
+    struct sg_labels labels, annotations;
+    double value;
 };
 
 struct rule_eval {
@@ -513,6 +548,7 @@ struct rule_eval {
     struct sg_err *err; /* the rule's error (text kept in the status) */
     struct outsample *out;
     size_t nout, capout;
+    const struct new_alert *na; /* alerting: this evaluation's alerts */
 };
 
 static int rule_fail(struct rule_eval *e, int code, const char *fmt, ...) SG_PRINTF(3, 4);
@@ -592,6 +628,47 @@ static int finish_labels(struct rule_eval *e, struct sg_labels_builder *b, struc
     return SG_OK;
 }
 
+static const struct sg_labels *recording_labels(const struct rule_eval *e, size_t i)
+{
+    return &e->out[i].labels;
+}
+
+/* Two of the n label sets (hashes[i], labels(e, i)) equal? O(n log n). */
+static bool has_duplicates(struct rule_eval *e, const uint64_t *hashes, size_t n,
+                           const struct sg_labels *(*labels)(const struct rule_eval *, size_t))
+{
+    struct hix *ix;
+
+    if (n < 2)
+        return false;
+    ix = sg_arena_alloc_array(e->a, n, sizeof(*ix));
+    if (!ix) {
+        /* without memory, compare pairwise */
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (hashes[i] == hashes[j] && sg_labels_eq(labels(e, i), labels(e, j)))
+                    return true;
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ix[i].hash = hashes[i];
+        ix[i].idx = i;
+    }
+    qsort(ix, n, sizeof(*ix), cmp_hix);
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i; j-- > 0 && ix[j].hash == ix[i].hash;) {
+            if (sg_labels_eq(labels(e, ix[i].idx), labels(e, ix[j].idx)))
+                return true;
+        }
+    }
+    return false;
+}
+
+static const struct sg_labels *alert_labels(const struct rule_eval *e, size_t i)
+{
+    return &e->na[i].labels;
+}
+
 static int eval_recording(struct rule_eval *e, const struct sg_vsample *vec, size_t n)
 {
     const struct sg_rule *r = e->rule;
@@ -615,14 +692,10 @@ static int eval_recording(struct rule_eval *e, const struct sg_vsample *vec, siz
             return rc;
         hashes[i] = sg_labels_hash(&ls);
     }
-    for (size_t i = 0; i < e->nout; i++) {
-        for (size_t j = 0; j < i; j++) {
-            if (hashes[i] == hashes[j] && sg_labels_eq(&e->out[i].labels, &e->out[j].labels))
-                return rule_fail(e, SG_EEVAL,
-                                 "vector contains metrics with the same labelset after applying "
-                                 "rule labels");
-        }
-    }
+    if (has_duplicates(e, hashes, e->nout, recording_labels))
+        return rule_fail(e, SG_EEVAL,
+                         "vector contains metrics with the same labelset after applying "
+                         "rule labels");
     if (r->group->limit > 0 && (int64_t)e->nout > r->group->limit)
         return rule_fail(e, SG_EEVAL, "exceeded limit of %lld with %zu series",
                          (long long)r->group->limit, e->nout);
@@ -654,18 +727,15 @@ static int expand(struct rule_eval *e, const struct sg_tmpl *t, struct sg_str ra
     return SG_OK;
 }
 
-struct new_alert {
-    uint64_t hash;
-    struct sg_labels labels, annotations;
-    double value;
-};
 
-static struct alert_entry *find_alert(struct rule_state *rs, uint64_t h,
-                                      const struct sg_labels *ls)
+/* the alert held with label set ls: ix indexes the first nix alerts */
+static struct alert_entry *find_alert(struct rule_state *rs, const struct hix *ix, size_t nix,
+                                      uint64_t h, const struct sg_labels *ls)
 {
-    for (size_t i = 0; i < rs->nalerts; i++) {
-        if (rs->alerts[i].hash == h && sg_labels_eq(&rs->alerts[i].a.labels, ls))
-            return &rs->alerts[i];
+    for (size_t k = hix_find(ix, nix, h); k < nix && ix[k].hash == h; k++) {
+        struct alert_entry *ae = &rs->alerts[ix[k].idx];
+        if (sg_labels_eq(&ae->a.labels, ls))
+            return ae;
     }
     return NULL;
 }
@@ -731,7 +801,8 @@ static int eval_alerting(struct rule_eval *e, const struct sg_vsample *vec, size
                                      e->st->opts.resolved_retention_ms};
     bool *present;
     struct alert_entry **order;
-    size_t active = 0, k;
+    struct hix *held;
+    size_t active = 0, k, nheld;
     int rc;
 
     if (!na)
@@ -768,19 +839,34 @@ static int eval_alerting(struct rule_eval *e, const struct sg_vsample *vec, size
         na[i].annotations.count = r->annotations.count;
         na[i].value = vec[i].v;
         na[i].hash = sg_labels_hash(&na[i].labels);
-        for (size_t j = 0; j < i; j++) {
-            if (na[j].hash == na[i].hash && sg_labels_eq(&na[j].labels, &na[i].labels))
-                return rule_fail(e, SG_EEVAL,
-                                 "vector contains metrics with the same labelset after applying "
-                                 "alert labels");
-        }
+    }
+    {
+        uint64_t *hashes = sg_arena_alloc_array(e->a, n + 1, sizeof(*hashes));
+        if (!hashes)
+            return rule_fail(e, SG_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            hashes[i] = na[i].hash;
+        e->na = na;
+        if (has_duplicates(e, hashes, n, alert_labels))
+            return rule_fail(e, SG_EEVAL,
+                             "vector contains metrics with the same labelset after applying "
+                             "alert labels");
     }
     /* merge the result into the alerts held */
     present = sg_arena_alloc_array(e->a, rs->nalerts + n + 1, sizeof(*present));
     if (!present)
         return rule_fail(e, SG_ENOMEM, "out of memory");
+    held = sg_arena_alloc_array(e->a, rs->nalerts + 1, sizeof(*held));
+    if (!held)
+        return rule_fail(e, SG_ENOMEM, "out of memory");
+    nheld = rs->nalerts;
+    for (size_t i = 0; i < nheld; i++) {
+        held[i].hash = rs->alerts[i].hash;
+        held[i].idx = i;
+    }
+    qsort(held, nheld, sizeof(*held), cmp_hix);
     for (size_t i = 0; i < n; i++) {
-        struct alert_entry *ae = find_alert(rs, na[i].hash, &na[i].labels);
+        struct alert_entry *ae = find_alert(rs, held, nheld, na[i].hash, &na[i].labels);
         if (!ae) {
             if (rs->nalerts == rs->cap) {
                 size_t cap = rs->cap ? rs->cap * 2 : 8;
@@ -852,6 +938,7 @@ static int eval_alerting(struct rule_eval *e, const struct sg_vsample *vec, size
 static int commit(struct rule_eval *e, struct sg_store *store, struct lset *returned)
 {
     struct written *w = &e->st->written;
+    struct hix *rix;
     int first_err = SG_OK;
     int rc;
 
@@ -880,13 +967,22 @@ static int commit(struct rule_eval *e, struct sg_store *store, struct lset *retu
         if (written_put(w, h, vb) != SG_OK || lset_add(returned, h, &s->labels) != SG_OK)
             return rule_fail(e, SG_ENOMEM, "out of memory");
     }
+    rix = sg_arena_alloc_array(e->a, returned->n + 1, sizeof(*rix));
+    if (!rix)
+        return rule_fail(e, SG_ENOMEM, "out of memory");
+    for (size_t j = 0; j < returned->n; j++) {
+        rix[j].hash = returned->v[j].hash;
+        rix[j].idx = j;
+    }
+    qsort(rix, returned->n, sizeof(*rix), cmp_hix);
     for (size_t i = 0; i < e->rs->prev.n; i++) {
         const struct lset_entry *p = &e->rs->prev.v[i];
         bool still = false;
         uint64_t bits;
         struct sg_err ae;
-        for (size_t j = 0; j < returned->n && !still; j++)
-            still = returned->v[j].hash == p->hash && sg_labels_eq(&returned->v[j].labels, &p->labels);
+        for (size_t k = hix_find(rix, returned->n, p->hash);
+             k < returned->n && rix[k].hash == p->hash && !still; k++)
+            still = sg_labels_eq(&returned->v[rix[k].idx].labels, &p->labels);
         if (still || written_get(w, p->hash, &bits))
             continue;
         sg_err_clear(&ae);
