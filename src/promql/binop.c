@@ -74,7 +74,7 @@ double sg_promql__scalar_binop(enum sg_binop op, double l, double r)
     case SG_OP_LSS: return l < r;
     case SG_OP_GTE: return l >= r;
     case SG_OP_LTE: return l <= r;
-    case SG_OP_ATAN2: return atan2(l, r);
+    case SG_OP_ATAN2: return sg_promql__go_atan2(l, r);
     default: return NAN;
     }
 }

@@ -184,8 +184,25 @@ double sg_promql__scalar_binop(enum sg_binop op, double l, double r);
 
 /* ---- Go-compatible numerics and sorting (gomath.c) ---- */
 double sg_promql__go_pow(double x, double y);
+/* Go's math package (gomath_libm.c) */
+double sg_promql__go_log(double x);
+double sg_promql__go_exp(double x);
+double sg_promql__go_log1p(double x);
 double sg_promql__go_log10(double x);
 double sg_promql__go_log2(double x);
+double sg_promql__go_sin(double x);
+double sg_promql__go_cos(double x);
+double sg_promql__go_tan(double x);
+double sg_promql__go_asin(double x);
+double sg_promql__go_acos(double x);
+double sg_promql__go_atan(double x);
+double sg_promql__go_atan2(double y, double x);
+double sg_promql__go_sinh(double x);
+double sg_promql__go_cosh(double x);
+double sg_promql__go_tanh(double x);
+double sg_promql__go_asinh(double x);
+double sg_promql__go_acosh(double x);
+double sg_promql__go_atanh(double x);
 double sg_promql__go_mod(double x, double y);
 double sg_promql__go_max(double x, double y);
 double sg_promql__go_min(double x, double y);

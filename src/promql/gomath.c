@@ -5,13 +5,11 @@
  *   repeated squaring of the mantissa (so 3^40 differs from the correctly
  *   rounded value), and for a fractional part it uses exp(yf * log(x)).
  *   go_pow follows that algorithm so integral powers match bit for bit;
- *   the fractional part goes through the C library's exp and log (a few
- *   ulp from Go's).
+ *   the fractional part goes through Go's Exp and Log (gomath_libm.c).
  * - math.Max/Min treat NaN and signed zeros their own way (Max(NaN, +Inf)
  *   is +Inf, Max(NaN, 1) is NaN); C's fmax/fmin ignore NaN.
- * - math.Log10(x) is Log(x) * (1/Ln10) and math.Log2 is built on Frexp
- *   and Log, so they are not C's log10/log2 (log10(20) differs in the last
- *   bit);
+ * - the elementary functions (Log, Exp, Log2, Log10, trigonometric and
+ *   hyperbolic) are Go's own algorithms in gomath_libm.c;
  * - math.Mod is exact, like C's fmod, with the same special cases.
  * - sort.Sort: Go 1.19's pattern-defeating quicksort, step for step, since
  *   with Prometheus's "NaN is less" comparators the comparison sequence
@@ -21,22 +19,6 @@
 #include <stdint.h>
 
 #include "promql/eval_int.h"
-
-/* math.Log10 and math.Log2 are formulas over math.Log */
-double sg_promql__go_log10(double x)
-{
-    return log(x) * 0x1.bcb7b1526e50ep-2; /* 1/Ln10 rounded */
-}
-
-double sg_promql__go_log2(double x)
-{
-    int e;
-    double frac = frexp(x, &e);
-
-    if (frac == 0.5)
-        return (double)(e - 1); /* exact powers of two */
-    return log(frac) * 0x1.71547652b82fep+0 + (double)e; /* 1/Ln2 rounded */
-}
 
 double sg_promql__go_mod(double x, double y)
 {
@@ -136,7 +118,7 @@ double sg_promql__go_pow(double x, double y)
             yf--;
             yi++;
         }
-        a1 = exp(yf * log(x));
+        a1 = sg_promql__go_exp(yf * sg_promql__go_log(x));
     }
     x1 = frexp(x, &e);
     xe = e;
