@@ -243,6 +243,18 @@ typedef int (*sg_alert_fn)(const struct sg_rule *rule, const struct sg_alert *a,
 int sg_rules_foreach_alert(const struct sg_rules_state *st, const struct sg_rule *rule,
                            sg_alert_fn fn, void *arg);
 
+/* Restore an alert instance after a restart or reload (Prometheus restores
+ * ActiveAt from ALERTS_FOR_STATE; the daemon keeps its own record): the
+ * alert of `rule` with exactly `labels`, when the state holds it pending
+ * or firing, takes active_at_ms if that is earlier than its own, and when
+ * `state` is SG_ALERT_FIRING a pending alert becomes firing (fired_at_ms,
+ * or active_at_ms when unset). Call it after the rule's first evaluation.
+ * Returns 1 when an alert was restored, 0 when none matched. No I/O, no
+ * allocation. */
+int sg_rules_restore_alert(struct sg_rules_state *st, const struct sg_rule *rule,
+                           const struct sg_labels *labels, enum sg_alert_state state,
+                           int64_t active_at_ms, int64_t fired_at_ms);
+
 /* ---- one remote read per group evaluation ---------------------------------------------- */
 
 /* Every selection of every rule of a group at t_ms: the selections of

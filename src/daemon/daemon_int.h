@@ -103,6 +103,7 @@ struct sg_group_rt {
     int64_t t_ms;               /* evaluation time of the one in flight */
     int64_t t0_ns;              /* monotonic start */
     bool evaluated;             /* at least one evaluation finished */
+    bool restored;              /* alert states restored after the first good one */
     int64_t last_eval_ms;       /* SG_TIME_UNSET before the first */
     double last_duration_s;
 };
@@ -221,6 +222,11 @@ struct sg_eval_outcome {
     const char *no_data_rule; /* its name */
 };
 void sg_rel_apply_eval(struct sg_rel *rel, const struct sg_eval_outcome *o);
+
+/* After a group's first evaluation in an epoch: give the rule state back
+ * the ActiveAt (and firing state) of the alerts the release followed, so
+ * that `for` timers go on where they were. */
+void sg_rel_restore_alerts(struct sg_rel *rel, struct sg_group_rt *grt);
 
 /* An Alertmanager alert for this release. */
 void sg_rel_apply_am(struct sg_rel *rel, const struct sg_am_alert *a, int64_t now_ms);

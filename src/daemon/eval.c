@@ -194,6 +194,13 @@ bool sg_epoch_evaluated(const struct sg_epoch *ep)
     return true;
 }
 
+/* The group's name as a C string, for logs. */
+static const char *gname(const struct sg_group_rt *grt, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.*s", (int)grt->g->name.len, grt->g->name.ptr);
+    return buf;
+}
+
 /* ---- one evaluation ---------------------------------------------------------------------- */
 
 /* The source used after a failed read: every rule fails with its error. */
@@ -211,9 +218,12 @@ static int select_failed(void *arg, const struct sg_rule *rule,
     return sg_err_set(err, why->code ? why->code : SG_EIO, "%s", why->msg);
 }
 
-/* Does a stop: rule of the group have a selector without any series? */
-static const struct sg_rule *find_no_data(const struct sg_group_rt *grt,
-                                          const struct sg_rr_result *res)
+/* Does a stop: rule of the group have a selector without any series, in
+ * the remote read and in the local store (recorded series) alike? Runs
+ * after the evaluation, so the local store holds what this evaluation's
+ * recording rules wrote. */
+static const struct sg_rule *find_no_data(struct sg_group_rt *grt, const struct sg_rr_result *res,
+                                          const struct sg_store *local)
 {
     const struct sg_rules_plan *p = &grt->plan;
 
@@ -221,9 +231,17 @@ static const struct sg_rule *find_no_data(const struct sg_group_rt *grt,
         const struct sg_rule *rule = &grt->g->rules[i];
         if (!sg_labels_has(&rule->labels, sg_str_c("stop")))
             continue;
-        for (size_t s = p->first[i]; s < p->first[i + 1] && s < res->count; s++)
-            if (res->sets[s].count == 0)
-                return rule;
+        for (size_t s = p->first[i]; s < p->first[i + 1] && s < res->count; s++) {
+            const struct sg_promql_selection *sel = &p->sels[s];
+            struct sg_series_set loc = {0};
+            if (res->sets[s].count)
+                continue;
+            if (local && sg_store_select(local, sel->matchers, sel->nmatchers, sel->mint_ms,
+                                         sel->maxt_ms, &grt->arena, &loc, NULL) == SG_OK &&
+                loc.count)
+                continue;
+            return rule;
+        }
     }
     return NULL;
 }
@@ -241,6 +259,7 @@ static void finish_eval(struct sg_group_rt *grt, const struct sg_rr_result *res,
     const struct sg_rule *nodata = NULL;
     char nodata_name[256] = "";
     size_t nrules = grt->g->nrules, failures = 0;
+    char gn[128];
     double dur;
 
     sg_err_clear(&err);
@@ -250,18 +269,18 @@ static void finish_eval(struct sg_group_rt *grt, const struct sg_rr_result *res,
         src.arg = (void *)(uintptr_t)rerr;
     } else {
         sg_rules_source_prefetched(&src, &pf, &grt->plan, res ? res->sets : NULL, rel->local);
-        nodata = res ? find_no_data(grt, res) : NULL;
-        if (nodata)
-            snprintf(nodata_name, sizeof(nodata_name), "%.*s", (int)nodata->name.len,
-                     nodata->name.ptr);
     }
     if (sg_rules_eval_group(rt->rstate, grt->g, grt->t_ms, &src, rel->local, &err) != SG_OK) {
         sg_log(SG_LOG_ERROR, "rule group evaluation failed", "release", rel->name, "group",
-               grt->g->name.ptr, "err", err.msg, NULL);
+               gname(grt, gn, sizeof(gn)), "err", err.msg, NULL);
         snprintf(first.msg, sizeof(first.msg), "%s", err.msg);
         first.code = err.code;
         failures = nrules;
     } else {
+        if (!rerr && !grt->restored) {
+            grt->restored = true;
+            sg_rel_restore_alerts(rel, grt);
+        }
         for (size_t i = 0; i < nrules; i++) {
             const struct sg_rule_status *st = sg_rules_rule_status(rt->rstate, &grt->g->rules[i]);
             if (st && st->health == SG_RULE_HEALTH_ERR) {
@@ -276,15 +295,19 @@ static void finish_eval(struct sg_group_rt *grt, const struct sg_rr_result *res,
             }
         }
     }
+    nodata = !rerr && res ? find_no_data(grt, res, rel->local) : NULL;
+    if (nodata)
+        snprintf(nodata_name, sizeof(nodata_name), "%.*s", (int)nodata->name.len,
+                 nodata->name.ptr);
     (void)sg_metric_addl(d->m.rule_evaluations, (double)nrules);
     if (failures)
         (void)sg_metric_addl(d->m.rule_evaluation_failures, (double)failures);
     if (rerr)
         sg_log(SG_LOG_WARN, "remote read failed", "release", rel->name, "group",
-               grt->g->name.ptr, "err", rerr->msg, NULL);
+               gname(grt, gn, sizeof(gn)), "err", rerr->msg, NULL);
     else if (failures)
         sg_log(SG_LOG_WARN, "rule evaluation failed", "release", rel->name, "group",
-               grt->g->name.ptr, "err", first.msg, NULL);
+               gname(grt, gn, sizeof(gn)), "err", first.msg, NULL);
 
     o.grt = grt;
     o.t_ms = grt->t_ms;
@@ -355,6 +378,7 @@ static void on_tick(uv_timer_t *t)
     struct sg_rr_query *qs;
     struct sg_rr_hints *hints;
     struct sg_err err;
+    char gn[128];
     int rc;
 
     if (ep->retired || d->stopping || d->fatal || !rt->rel)
@@ -362,7 +386,7 @@ static void on_tick(uv_timer_t *t)
     if (grt->in_flight) {
         (void)sg_metric_addl(d->m.rule_group_iterations_missed, 1);
         sg_log(SG_LOG_WARN, "rule group evaluation still running; tick skipped", "release",
-               rt->cfg->name, "group", grt->g->name.ptr, NULL);
+               rt->cfg->name, "group", gname(grt, gn, sizeof(gn)), NULL);
         return;
     }
     grt->t_ms = sg_daemon_now(d);

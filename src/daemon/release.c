@@ -436,10 +436,10 @@ static void decide(struct sg_rel *rel, int kind, const char *subject, const char
     sg_rel_save(rel, true);
     if (newly || kind != KIND_HALT) {
         char summary[SG_DAEMON_REASON_MAX + 128];
-        snprintf(summary, sizeof(summary), "%s %s: %s%s", rel->name,
-                 kind == SG_ACTION_ROLLBACK ? "rolled back"
-                 : kind == SG_ACTION_PAUSE  ? "paused and halted"
-                                            : "halted",
+        snprintf(summary, sizeof(summary), "%s halted%s: %s%s", rel->name,
+                 kind == SG_ACTION_ROLLBACK ? ", rollback started"
+                 : kind == SG_ACTION_PAUSE  ? ", pause started"
+                                            : "",
                  reason, d->dry_run ? " (dry run)" : "");
         notify_track(rel, SG_NOTIFY_HALT, t, kind_name(kind), summary, now);
     }
@@ -998,4 +998,31 @@ void sg_rel_prune(struct sg_rel *rel)
     sg_daemon_update_alert_metrics(rel->d);
     if (rel->dirty)
         sg_rel_save(rel, true);
+}
+
+void sg_rel_restore_alerts(struct sg_rel *rel, struct sg_group_rt *grt)
+{
+    char *origin = group_origin(grt->g);
+    size_t n = 0;
+
+    if (!origin)
+        return;
+    for (size_t i = 0; i < rel->ntracks; i++) {
+        const struct sg_track *t = rel->tracks[i];
+        if (t->source != SG_TRACK_RULES || strcmp(t->origin, origin) != 0 ||
+            t->active_at_ms == SG_TIME_UNSET ||
+            (t->state != SG_ALERT_PENDING && t->state != SG_ALERT_FIRING))
+            continue;
+        for (size_t r = 0; r < grt->g->nrules; r++) {
+            const struct sg_rule *rule = &grt->g->rules[r];
+            if (rule->kind != SG_RULE_ALERT || !sg_str_eq_c(rule->name, t->alertname))
+                continue;
+            n += (size_t)sg_rules_restore_alert(grt->rt->rstate, rule, &t->labels, t->state,
+                                                t->active_at_ms, SG_TIME_UNSET);
+        }
+    }
+    sg_free(origin);
+    if (n)
+        sg_log(SG_LOG_INFO, "alert states restored", "release", rel->name, "alerts",
+               sg_log_i64((int64_t)n).s, NULL);
 }

@@ -320,6 +320,9 @@ static void h_alertmanager(struct sg_web_req *req, void *ctx)
         return;
     }
     sg_daemon_am_apply(d, &p, &taken, &ignored);
+    sg_log(SG_LOG_DEBUG, "Alertmanager webhook", "remote", req->remote_addr, "alerts",
+           sg_log_i64((int64_t)p.count).s, "taken", sg_log_i64((int64_t)taken).s, "ignored",
+           sg_log_i64((int64_t)ignored).s, NULL);
     if (d->fatal) {
         sg_web_respond_error(req, 500, "internal", "the audit journal cannot be written");
         return;

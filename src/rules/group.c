@@ -1097,3 +1097,27 @@ int sg_rules_foreach_alert(const struct sg_rules_state *st, const struct sg_rule
     }
     return 0;
 }
+
+int sg_rules_restore_alert(struct sg_rules_state *st, const struct sg_rule *rule,
+                           const struct sg_labels *labels, enum sg_alert_state state,
+                           int64_t active_at_ms, int64_t fired_at_ms)
+{
+    struct rule_state *rs;
+    struct alert_entry *ae;
+
+    if (!st || !rule || rule->kind != SG_RULE_ALERT || active_at_ms == SG_TIME_UNSET)
+        return 0;
+    rs = rstate(st, rule);
+    if (!rs)
+        return 0;
+    ae = find_alert(rs, sg_labels_hash(labels), labels);
+    if (!ae || (ae->a.state != SG_ALERT_PENDING && ae->a.state != SG_ALERT_FIRING))
+        return 0;
+    if (ae->a.active_at_ms == SG_TIME_UNSET || active_at_ms < ae->a.active_at_ms)
+        ae->a.active_at_ms = active_at_ms;
+    if (state == SG_ALERT_FIRING && ae->a.state == SG_ALERT_PENDING) {
+        ae->a.state = SG_ALERT_FIRING;
+        ae->a.fired_at_ms = fired_at_ms != SG_TIME_UNSET ? fired_at_ms : ae->a.active_at_ms;
+    }
+    return 1;
+}
