@@ -122,14 +122,28 @@ def _targets(res):
     r = _ratio(rules, "promtool", "stopgate")
     rows.append("| (3) test rules ≥ 10× faster than promtool | %s | corpus | %s |" % (
         "%.1f× faster" % r if r else "–", "–" if r is None else ("yes" if r >= RULES_TARGET else "**no**")))
-    for row in (res.get("xor", {}).get("rows") or []):
-        sps = row.get("samples_per_s")
-        if isinstance(sps, (int, float)):
-            name = str(row.get("name", "?"))
-            tgt = 100e6 if "regular" in name or "counter" in name else 50e6
-            rows.append("| (4) XOR decode ≥ %d M samples/s | %.0f M samples/s | %s | %s |" % (
-                tgt / 1e6, sps / 1e6, name, "yes" if sps >= tgt else "**no**"))
+    xrows = res.get("xor", {}).get("rows") or []
+    ir = {str(r.get("name", ""))[len("callgrind_"):]: r.get("instructions_per_sample")
+          for r in xrows if str(r.get("name", "")).startswith("callgrind_")}
+    for row in xrows:
+        name = str(row.get("name", "?"))
+        sps = xor_rate(row)
+        if sps is None or not name.startswith("xor_"):
+            continue
+        tgt, what = (100e6, "regular counters") if "counter" in name else (50e6, "jittered gauges")
+        extra = ", %.1f instructions/sample" % ir[name] if isinstance(ir.get(name), (int, float)) else ""
+        rows.append("| (4) XOR decode, %s ≥ %d M samples/s | %.0f M samples/s%s | %s | %s |" % (
+            what, tgt / 1e6, sps / 1e6, extra, name, "yes" if sps >= tgt else "**no**"))
     return "\n".join(rows)
+
+
+def xor_rate(row):
+    """Samples per second of a bench/rr/run line (samples_per_s or msamples_per_s)."""
+    if isinstance(row.get("samples_per_s"), (int, float)):
+        return float(row["samples_per_s"])
+    if isinstance(row.get("msamples_per_s"), (int, float)):
+        return float(row["msamples_per_s"]) * 1e6
+    return None
 
 
 def results_md(res):
@@ -142,6 +156,8 @@ def results_md(res):
         if not sres:
             continue
         out += ["### %s series (%s, measured %s)" % (size, sres.get("dataset", ""), sres.get("when", "")), ""]
+        if sres.get("load"):
+            out += ["Load average (1, 5, 15 min) before → after: %s." % sres["load"], ""]
         base = sres.get("baseline", {})
         if base:
             out += ["Process start baselines: %s." % "; ".join(
