@@ -57,7 +57,8 @@ def _r(v, target=None, higher_better=False):
 def _rss(side):
     if not side or "rss_kb" not in side:
         return "–"
-    return "%.1f MB" % (side["rss_kb"] / 1024)
+    cpu = "%s / " % _t(side["cpu"]) if "cpu" in side else ""
+    return cpu + "%.1f MB" % (side["rss_kb"] / 1024)
 
 
 def _agree(c):
@@ -68,7 +69,7 @@ def _agree(c):
 
 def _query_table(section):
     rows = ["| case | resp. type | stopgate median (min–max) | floor median (min–max) | ÷ floor "
-            "| Prometheus API | ÷ API | stopgate peak RSS | same result |",
+            "| Prometheus API | ÷ API | stopgate CPU / peak RSS | same result |",
             "|---|---|---|---|---|---|---|---|---|"]
     for name, c in section.items():
         s = c["sides"]
@@ -85,7 +86,7 @@ def _query_table(section):
 def _read_table(c):
     s = c["sides"]
     rows = ["| resp. type | stopgate median (min–max) | floor median (min–max) | ÷ floor | stopgate samples/s "
-            "| Prometheus API (`%s[%dh]`) | stopgate peak RSS |" % (c["selector"], c["hours"]),
+            "| Prometheus API (`%s[%dh]`) | stopgate CPU / peak RSS |" % (c["selector"], c["hours"]),
             "|---|---|---|---|---|---|---|"]
     for i, rt in enumerate(cases.RESPONSE_TYPES):
         sg = s.get("stopgate/" + rt) or {}
@@ -166,6 +167,21 @@ def results_md(res):
             out += ["Instant queries at the end of the data:", "", _query_table(sres["instant"]), ""]
         if sres.get("range"):
             out += ["Range queries over 6 h at 15 s:", "", _query_table(sres["range"]), ""]
+        profs = []
+        for kind in ("instant", "range"):
+            for name, c in sres.get(kind, {}).items():
+                r = _ratio(c["sides"], "stopgate/auto", "floor/auto")
+                if c.get("profile") and r is not None and r > FLOOR_TARGET:
+                    profs.append(("%s %s (%.2f× floor)" % (kind, name, r), c["profile"]))
+        if sres.get("read", {}).get("profile"):
+            profs.append(("read", sres["read"]["profile"]))
+        if profs:
+            out += ["<details><summary>Profiles of stopgate/auto (perf, cpu-clock, share of stopgate's CPU "
+                    "samples) where it is over the target</summary>", ""]
+            for title, rows in profs:
+                out += ["**%s**: " % title + ", ".join("%s %.0f%%" % (r["sym"].split()[0][:60], r["pct"])
+                                                         for r in rows[:10]), ""]
+            out += ["</details>", ""]
         if sres.get("read"):
             c = sres["read"]
             out += ["`stopgate read` of `%s` over %d h: %d samples:" % (c["selector"], c["hours"], c["samples"]), "",
@@ -176,7 +192,7 @@ def results_md(res):
         out += ["### `test rules` over the conformance corpus", "",
                 "%d files, %d test groups (%d known failures left out)." % (
                     rules["files"], rules["groups"], rules["excluded"]), "",
-                "| command | median (min–max) | peak RSS |", "|---|---|---|"]
+                "| command | median (min–max) | CPU / peak RSS |", "|---|---|---|"]
         for name in ("stopgate", "promtool"):
             if name in s:
                 out.append("| `%s test rules` | %s | %s |" % (name, _cell(s[name]), _rss(s[name])))
