@@ -1110,7 +1110,10 @@ int sg_rules_restore_alert(struct sg_rules_state *st, const struct sg_rule *rule
     rs = rstate(st, rule);
     if (!rs)
         return 0;
-    ae = find_alert(rs, sg_labels_hash(labels), labels);
+    ae = NULL;
+    for (size_t k = 0; k < rs->nalerts && !ae; k++)
+        if (sg_labels_eq(&rs->alerts[k].a.labels, labels))
+            ae = &rs->alerts[k];
     if (!ae || (ae->a.state != SG_ALERT_PENDING && ae->a.state != SG_ALERT_FIRING))
         return 0;
     if (ae->a.active_at_ms == SG_TIME_UNSET || active_at_ms < ae->a.active_at_ms)
