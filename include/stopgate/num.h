@@ -31,6 +31,9 @@ size_t sg_num_format(double v, char fmt, char *buf, size_t n);
  * digits "d1d2...dk" (no leading or trailing zeros) and the decimal point
  * position dp, so that |v| = 0.d1d2...dk * 10^dp. Returns k. */
 int sg_num_shortest(double v, char digits[32], int *dp);
+/* The same digits computed slowly through the C library's correctly
+ * rounded printf and strtod; the reference the tests compare with. */
+int sg_num_shortest_ref(double v, char digits[32], int *dp);
 
 /* strconv.ParseFloat(s, 64): decimal with optional sign, fraction and
  * exponent, hexadecimal with a 'p' exponent, "inf"/"infinity"/"nan" in any

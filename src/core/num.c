@@ -1,6 +1,11 @@
 /* src/core/num.c - Go's float formatting and parsing.
  *
- * Shortest digits: the shortest decimal that reads back as v is found by
+ * Shortest digits come from src/core/shortest.c (the interval method with
+ * 128-bit powers of five). sg_num_shortest_ref below is an independent,
+ * slow way to the same digits through the C library, kept as the
+ * reference the tests compare against:
+ *
+ * the shortest decimal that reads back as v is found by
  * asking the C library for the correctly rounded k-digit decimal and
  * checking the round trip; the property is monotonic in k. The 15-digit
  * rounding is tried first (it settles every value with at most 15
@@ -21,6 +26,8 @@
 
 #include "stopgate/err.h"
 #include "stopgate/num.h"
+
+#include "core/core_int.h"
 
 /* Digits of the correctly rounded k-significant-digit decimal of x > 0. */
 static int rounded_digits(double x, int k, char *digits, int *dp)
@@ -80,7 +87,7 @@ static int bump_up(const char *digits, int n, int k, int dp, char *out, int *out
     return k;
 }
 
-int sg_num_shortest(double v, char digits[32], int *dp)
+int sg_num_shortest_ref(double v, char digits[32], int *dp)
 {
     double x = fabs(v);
     int lo = 1, hi = 17, n = 0;
@@ -139,6 +146,31 @@ int sg_num_shortest(double v, char digits[32], int *dp)
     memcpy(digits, best, (size_t)best_n + 1);
     *dp = best_dp;
     return best_n;
+}
+
+int sg_num_shortest(double v, char digits[32], int *dp)
+{
+    double x = fabs(v);
+
+    if (x < 9007199254740992.0 && x >= 1.0 && x == floor(x)) {
+        /* integers below 2^53: their own digits are the shortest form */
+        char tmp[24];
+        uint64_t u = (uint64_t)x;
+        int len = 0, n;
+        while (u > 0) {
+            tmp[len++] = (char)('0' + u % 10);
+            u /= 10;
+        }
+        *dp = len;
+        n = len;
+        while (n > 1 && tmp[len - n] == '0')
+            n--;
+        for (int i = 0; i < n; i++)
+            digits[i] = tmp[len - 1 - i];
+        digits[n] = '\0';
+        return n;
+    }
+    return sg_num__shortest_fast(v, digits, dp);
 }
 
 static size_t put_exp(char *out, char e, int exp)

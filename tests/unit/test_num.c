@@ -4,6 +4,7 @@
  * round-trip digits, closest among equally short candidates, which is the
  * same choice Go's strconv makes), rewritten into Go's exponent layout.
  */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,6 +192,64 @@ static void format_random_round_trip(void **state)
     }
 }
 
+/* The fast shortest-digits algorithm against the slow library-based
+ * reference: random bit patterns (every exponent), random small decimals,
+ * powers of two and of ten, neighbours of both, subnormals. */
+static void check_same_digits(double v)
+{
+    char d1[32], d2[32];
+    int dp1, dp2, n1, n2;
+
+    if (!isfinite(v) || v == 0)
+        return;
+    n1 = sg_num_shortest(v, d1, &dp1);
+    n2 = sg_num_shortest_ref(v, d2, &dp2);
+    if (n1 != n2 || dp1 != dp2 || strcmp(d1, d2) != 0)
+        fail_msg("%a: fast 0.%se%d, reference 0.%se%d", v, d1, dp1, d2, dp2);
+}
+
+static void shortest_fast_matches_reference(void **state)
+{
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+
+    (void)state;
+    for (int i = 0; i < 200000; i++) {
+        double v;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(&v, &x, sizeof(v));
+        check_same_digits(v);
+    }
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        /* decimals with few digits: 1234.5, 0.07, 3e-5 ... */
+        check_same_digits((double)(x % 100000) / pow(10, (double)(x >> 60)));
+        check_same_digits((double)(x % 1000) * pow(10, (double)((int)(x >> 55) - 16)));
+    }
+    for (int e = -1074; e <= 1023; e++) {
+        double p = ldexp(1.0, e);
+        check_same_digits(p);
+        check_same_digits(nextafter(p, 0));
+        check_same_digits(nextafter(p, INFINITY));
+        check_same_digits(p * 3);
+    }
+    for (int e = -323; e <= 308; e++) {
+        double p = pow(10, e);
+        check_same_digits(p);
+        check_same_digits(nextafter(p, 0));
+        check_same_digits(nextafter(p, INFINITY));
+    }
+    check_same_digits(5e-324);
+    check_same_digits(DBL_MAX);
+    check_same_digits(DBL_MIN);
+    check_same_digits(nextafter(DBL_MIN, 0));
+    check_same_digits(9007199254740993.0);
+    check_same_digits(1e23);
+}
+
 static void parse_go_parsefloat(void **state)
 {
     static const struct {
@@ -286,6 +345,7 @@ int main(void)
         cmocka_unit_test(format_e_matches_shortest_table),
         cmocka_unit_test(format_go_examples),
         cmocka_unit_test(format_random_round_trip),
+        cmocka_unit_test(shortest_fast_matches_reference),
         cmocka_unit_test(parse_go_parsefloat),
         cmocka_unit_test(parse_go_parseint_base0),
     };
