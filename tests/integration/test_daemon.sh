@@ -170,6 +170,35 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -H 'Authorization: Bearer s
 expect_eq "POST /-/reload with a good config: 200" "$code" 200
 expect_eq "the new release is served" "$("$STOPGATE" gate second --web.url="$URL" >/dev/null; echo $?)" 0
 
+# a slow remote read never piles up: ticks in flight are skipped and counted
+cat >"$SG_TEST_TMP/slow.yaml" <<'YAML'
+groups:
+  - name: slow
+    interval: 200ms
+    rules:
+      - {alert: Never, expr: 'up == 2', labels: {stop: pause}}
+YAML
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)' "$SG_TEST_TMP/hole.port" &
+SG_PIDS+=($!)
+for _ in $(seq 1 50); do [ -s "$SG_TEST_TMP/hole.port" ] && break; sleep 0.1; done
+cat >>"$CFG" <<YAML
+  - name: slow
+    namespace: slow
+    rule_files: [slow.yaml]
+    remote_read: {url: 'http://127.0.0.1:$(cat "$SG_TEST_TMP/hole.port")/api/v1/read', timeout: 30s, retries: {max: 0}}
+YAML
+code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -H 'Authorization: Bearer s3cret' "$URL/-/reload")
+expect_eq "reload adds a release with a rule group" "$code" 200
+check "a read that hangs: later ticks are skipped and counted" wait_for 5 sh -c \
+  "curl -s '$URL/metrics' | awk '/^stopgate_rule_group_iterations_missed_total/ { exit !(\$2 >= 5) }'"
+expect_eq "never two reads of one group at once" "$(curl -s "$URL/metrics" | awk '/^stopgate_remote_read_requests_total/ {n += $2} END {print n + 0}')" 0
+
 # SIGTERM: clean exit 0
 stop_sg
 expect_eq "SIGTERM: exit 0" "$?" 0
@@ -177,4 +206,29 @@ grep 'level=error' "$SG_TEST_TMP/run.log" | grep -vq 'reload rejected'
 expect_eq "no error in the log but the rejected reloads" "$?" 1
 grep -q 's3cret' "$SG_TEST_TMP/run.log"
 expect_eq "the token never reaches the log" "$?" 1
+
+# a journal that cannot be written: stop acting, exit 1 (the file size
+# limit makes the audit append fail; logs go through a pipe, not a file)
+PORT2=$(sg_free_port)
+sed -e "s|$SG_TEST_TMP/state|$SG_TEST_TMP/state2|" -e "s|127.0.0.1:$PORT|127.0.0.1:$PORT2|" \
+  "$SG_TEST_TMP/good.yaml" >"$SG_TEST_TMP/full.yaml"
+(trap '' XFSZ; ulimit -f 2; exec "$STOPGATE" run --config.file="$SG_TEST_TMP/full.yaml" --log.format=json) \
+  2> >(cat >"$SG_TEST_TMP/full.log") &
+FULL_PID=$!
+SG_PIDS+=("$FULL_PID")
+sg_wait_http "http://127.0.0.1:$PORT2/-/ready" 20
+curl -s -o /dev/null -XPOST -H 'Authorization: Bearer s3cret' "http://127.0.0.1:$PORT2/api/v1/waves/caracal"
+for i in $(seq 1 40); do
+  kill -0 "$FULL_PID" 2>/dev/null || break
+  URL=http://127.0.0.1:$PORT2 am firing "Full$i" ',"stop":"pause"' "$now" >/dev/null
+done
+wait "$FULL_PID"
+expect_eq "journal full: run exits 1" "$?" 1
+sleep 0.2
+grep -q '"msg":"cannot record decisions any more; stopping"' "$SG_TEST_TMP/full.log"
+expect_eq "the log (JSON) says why" "$?" 0
+expect_eq "every action journaled had its key written first; none ran unjournaled" \
+  "$(python3 -c "import json; a=[json.loads(l) for l in open('$SG_TEST_TMP/state2/audit.jsonl')]
+keys=[x['key'] for x in a if x['event']=='action']
+print(all(x['key'] in keys for x in a if x['event']=='action_result'))")" True
 sg_done

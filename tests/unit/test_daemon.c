@@ -400,6 +400,60 @@ static void decisions_follow_waves_routes_and_resume(void **state)
     assert_int_equal(sg_daemon_free(d), 0);
 }
 
+static void state_document_round_trips(void **state)
+{
+    const char *cfg = write_config("persist", NULL, NULL);
+    struct fake_clock fc = {INT64_C(1795939200000)};
+    struct sg_daemon *d;
+    struct sg_rel *rel, *back;
+    struct sg_label l[] = {{{"__name__", 8}, {"caracal:dlq:max", 15}}, {{"job", 3}, {"x", 1}}};
+    struct sg_labels ls = {l, 2};
+    json_t *doc, *doc2;
+    char *s1, *s2;
+    struct sg_err err;
+
+    (void)state;
+    d = new_daemon(cfg, &fc);
+    rel = sg_daemon_rel(d, sg_str_c("caracal"));
+    rel->retention_ms = 600000;
+    assert_int_equal(sg_store_append(rel->local, &ls, fc.now - 2000, 1.5, NULL), SG_OK);
+    assert_int_equal(sg_store_append(rel->local, &ls, fc.now - 1000, sg_stale_nan(), NULL), SG_OK);
+    assert_int_equal(sg_store_append(rel->local, &ls, fc.now, 1e-300, NULL), SG_OK);
+    post_am(d, "firing", "Kept", "pause", "2026-11-29T07:59:00Z");
+    rel->qerr_streak = 2;
+    snprintf(rel->qerr_last, sizeof(rel->qerr_last), "boom");
+    doc = sg_rel_doc(rel, SG_DAEMON_DOC_MAX);
+    assert_non_null(doc);
+    assert_int_equal(sg_rel_new(d, "other", &back, NULL), SG_OK);
+    sg_err_clear(&err);
+    if (sg_rel_restore(back, doc, &err) != SG_OK)
+        fail_msg("%s", err.msg);
+    back->name[0] = 'c'; /* compare documents without the name */
+    doc2 = sg_rel_doc(back, SG_DAEMON_DOC_MAX);
+    json_object_del(doc, "release");
+    json_object_del(doc2, "release");
+    s1 = json_dumps(doc, JSON_SORT_KEYS);
+    s2 = json_dumps(doc2, JSON_SORT_KEYS);
+    assert_string_equal(s1, s2);
+    assert_non_null(strstr(s1, "\"stale\""));
+    assert_non_null(strstr(s1, "1e-300"));
+    assert_int_equal(back->ntracks, 1);
+    assert_true(back->tracks[0]->tripped);
+    assert_int_equal(back->qerr_streak, 2);
+    free(s1);
+    free(s2);
+    json_decref(doc);
+    json_decref(doc2);
+    /* a field of the wrong type is refused, naming it */
+    doc = json_pack("{s:s}", "revision", "five");
+    sg_err_clear(&err);
+    assert_int_equal(sg_rel_restore(back, doc, &err), SG_ESTATE);
+    assert_non_null(strstr(err.msg, "revision"));
+    json_decref(doc);
+    sg_rel_free(back);
+    assert_int_equal(sg_daemon_free(d), 0);
+}
+
 static void origin_alerts_are_ignored(void **state)
 {
     const char *cfg = write_config("origin", NULL, NULL);
@@ -619,6 +673,7 @@ int main(void)
         cmocka_unit_test(helm_status_gives_the_revision),
         cmocka_unit_test(time_json_is_go_rfc3339nano),
         cmocka_unit_test(decisions_follow_waves_routes_and_resume),
+        cmocka_unit_test(state_document_round_trips),
         cmocka_unit_test(origin_alerts_are_ignored),
         cmocka_unit_test(second_instance_refuses_the_state_dir),
         cmocka_unit_test(non_loopback_needs_a_token),
