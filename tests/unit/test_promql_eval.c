@@ -486,6 +486,53 @@ static void range_evaluation_and_text_output(void **state)
     sg_buf_cleanup(&out);
 }
 
+/* Selection windows and hints as 2.42's getTimeRangesForSelector and
+ * populateSeries compute them. */
+static const struct {
+    const char *expr;
+    int64_t start, end, step;
+    int64_t mint, maxt, hstep, hrange;
+    const char *func;
+} plan_cases[] = {
+    {"x offset 5m", 1000000, 1000000, 0, 400000, 700000, 0, 0, NULL},
+    {"rate(x[5m] @ 100)", 1000000, 1000000, 0, -200000, 100000, 0, 300000, "rate"},
+    {"max_over_time(rate(x[1m])[10m:1m] offset 1m)", 1000000, 1000000, 0, 280000, 940000, 60000,
+     60000, "rate"},
+    {"max_over_time((x)[5m:] @ 50)", 1000000, 1000000, 0, -550000, 50000, 60000, 0,
+     "max_over_time"},
+    {"sum by (a) (x) + on() y @ end()", 0, 3600000, 60000, -300000, 3600000, 60000, 0, "sum"},
+    {"x @ start() offset -1m", 0, 3600000, 60000, -240000, 60000, 60000, 0, NULL},
+    {"abs(x)[30m:10s] @ 7200", 1000000, 1000000, 0, 5100000, 7200000, 10000, 0, "abs"},
+};
+
+static void plan_windows_and_hints(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < SG_ARRAY_LEN(plan_cases); i++) {
+        struct sg_promql_selection *sels;
+        struct sg_node *e;
+        struct sg_err err;
+        size_t n;
+
+        sg_err_clear(&err);
+        if (sg_promql_parse(sg_str_c(plan_cases[i].expr), NULL, &A, NULL, &e, &err) != SG_OK)
+            fail_msg("%s: %s", plan_cases[i].expr, err.msg);
+        assert_int_equal(sg_promql_plan(e, plan_cases[i].start, plan_cases[i].end,
+                                        plan_cases[i].step, NULL, &A, &sels, &n, &err),
+                         SG_OK);
+        if (sels[0].mint_ms != plan_cases[i].mint || sels[0].maxt_ms != plan_cases[i].maxt ||
+            sels[0].hint_step_ms != plan_cases[i].hstep ||
+            sels[0].hint_range_ms != plan_cases[i].hrange ||
+            (plan_cases[i].func ? !sels[0].hint_func ||
+                                      strcmp(sels[0].hint_func, plan_cases[i].func) != 0
+                                : sels[0].hint_func != NULL))
+            fail_msg("%s: [%lld, %lld] step %lld range %lld func %s", plan_cases[i].expr,
+                     (long long)sels[0].mint_ms, (long long)sels[0].maxt_ms,
+                     (long long)sels[0].hint_step_ms, (long long)sels[0].hint_range_ms,
+                     sels[0].hint_func ? sels[0].hint_func : "-");
+    }
+}
+
 static bool dless(void *ctx, size_t i, size_t j)
 {
     const double *v = ctx;
@@ -547,6 +594,7 @@ int main(void)
         cmocka_unit_test(text_expressions),
         cmocka_unit_test(range_evaluation_and_text_output),
         cmocka_unit_test(go_sort_sorts),
+        cmocka_unit_test(plan_windows_and_hints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
