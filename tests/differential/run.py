@@ -20,9 +20,9 @@ a failure can be reproduced and added to the seeds file once fixed).
 A case matches when both sides fail (for execution errors stopgate's
 message must contain Prometheus's), or both succeed with the same result
 type and the same set of series, timestamps and values. Values must be
-equal as printed, except that expressions using functions Go computes with
-its math package (exp, ln, log2, log10, trigonometry, ^, atan2) may differ
-by 128 ulp (see values_match for the other tolerances).
+equal as printed (stopgate reproduces Go's math package; --go-math-ulp
+allows 128 ulp for expressions using exp, ln, log2, log10, trigonometry, ^
+or atan2; see values_match for the tolerances of range queries).
 """
 import argparse
 import json
@@ -172,7 +172,7 @@ def run_case(args, t_ms, expr, as_range=False):
     else:
         prom = prom_query(args.prom, expr, t_ms)
         rc, out, err = stopgate_query(args.stopgate, args.prom + "/api/v1/read", expr, t_ms)
-    tolerant = bool(GO_MATH.search(expr))
+    tolerant = args.go_math_ulp and bool(GO_MATH.search(expr))
     if as_range or SUBQUERY.search(expr):
         # 2.42 orders the series of every range evaluation (and so of every
         # subquery) by Go map iteration
@@ -248,6 +248,9 @@ def main():
     ap.add_argument("--range-every", type=int, default=4,
                     help="also compare a 20m range query (step 37s) for every Nth case")
     ap.add_argument("--cases", default=None, help="fixed cases, TIME_MS<TAB>EXPR per line")
+    ap.add_argument("--go-math-ulp", action="store_true",
+                    help="allow 128 ulp for Go-math functions (default: exact; stopgate "
+                         "reproduces Go's math package)")
     ap.add_argument("--limit-prom", default=None,
                     help="a Prometheus on the same data started with --query.max-samples")
     ap.add_argument("--max-samples", type=int, default=300)
