@@ -29,6 +29,7 @@
  * It does not walk the expression tree.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,6 +239,17 @@ static void linear_regression(const struct sg_sample *p, size_t n, int64_t inter
     *intercept = sy / cnt - *slope * sx / cnt;
 }
 
+/* Go's fmt %f: C's %f but "+Inf", "-Inf" and "NaN" for the non-finite. */
+static const char *go_percent_f(double v, char *buf, size_t n)
+{
+    if (isnan(v))
+        return "NaN";
+    if (isinf(v))
+        return v > 0 ? "+Inf" : "-Inf";
+    snprintf(buf, n, "%f", v);
+    return buf;
+}
+
 int sg_promql__call_range(struct ev_enh *enh, enum ev_func_id id, const struct sg_sample *p,
                           size_t n, const double *scalars, int64_t range_start, int64_t range_end,
                           int64_t range_ms, double *out, bool *has)
@@ -276,12 +288,15 @@ int sg_promql__call_range(struct ev_enh *enh, enum ev_func_id id, const struct s
     }
     case F_HOLT_WINTERS: {
         double sf = scalars[1], tf = scalars[2], s0 = 0, s1, b;
+        char num[400];
         if (sf <= 0 || sf >= 1)
             return sg_promql__fail(ev, SG_EEVAL,
-                                   "invalid smoothing factor. Expected: 0 < sf < 1, got: %f", sf);
+                                   "invalid smoothing factor. Expected: 0 < sf < 1, got: %s",
+                                   go_percent_f(sf, num, sizeof(num)));
         if (tf <= 0 || tf >= 1)
             return sg_promql__fail(ev, SG_EEVAL,
-                                   "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
+                                   "invalid trend factor. Expected: 0 < tf < 1, got: %s",
+                                   go_percent_f(tf, num, sizeof(num)));
         if (n < 2)
             return SG_OK;
         s1 = p[0].v;
