@@ -83,8 +83,21 @@ void sg_track_hist_push(uint64_t hist[2], uint32_t *nhist, bool firing);
 /* Firing evaluations among the last n (n <= SG_TRACK_HIST_BITS). */
 uint32_t sg_track_hist_count(const uint64_t hist[2], uint32_t n);
 
-/* The route for a label set: the first whose match and match_re accept the
- * labels; NULL when none does (then the alert only notifies). */
+/* A release's routes with their matchers compiled (match: =, match_re:
+ * =~, fully anchored), in the arena. */
+struct sg_route_rt {
+    const struct sg_route *route;
+    struct sg_matcher *ms;
+    size_t nms;
+};
+SG_NODISCARD int sg_routes_compile(const struct sg_release_config *rc, struct sg_arena *a,
+                                   struct sg_route_rt **out, struct sg_err *err);
+/* The route for a label set: the first whose matchers all accept the
+ * labels (a missing label reads as ""); NULL when none does (then the
+ * alert only notifies). */
+const struct sg_route *sg_routes_match(const struct sg_route_rt *rs, size_t n,
+                                       const struct sg_labels *labels);
+/* The same, compiling the routes for this call (tests). */
 const struct sg_route *sg_route_find(const struct sg_release_config *rc,
                                      const struct sg_labels *labels);
 
@@ -104,6 +117,7 @@ struct sg_group_rt {
     int64_t t0_ns;              /* monotonic start */
     bool evaluated;             /* at least one evaluation finished */
     bool restored;              /* alert states restored after the first good one */
+    bool failing;               /* the last evaluation failed (logged once) */
     int64_t last_eval_ms;       /* SG_TIME_UNSET before the first */
     double last_duration_s;
 };
@@ -118,6 +132,8 @@ struct sg_rel_rt {
     struct sg_group_rt *groups;
     size_t ngroups;
     struct sg_labels external_labels; /* the remote read's, for $externalLabels */
+    struct sg_route_rt *routes;      /* compiled, parallel to cfg->routes */
+    size_t nroutes;
     struct sg_arena arena;
 };
 

@@ -62,6 +62,10 @@ static int rt_init(struct sg_epoch *ep, struct sg_rel_rt *rt, const struct sg_re
     rt->rs = sg_ruleset_new();
     if (!rt->rs)
         return sg_err_set(err, SG_ENOMEM, "release %s: out of memory", rc->name);
+    rc_ = sg_routes_compile(rc, &rt->arena, &rt->routes, err);
+    if (rc_ != SG_OK)
+        return rc_;
+    rt->nroutes = rc->routes_count;
     lo.diag = on_diag;
     for (size_t i = 0; i < rc->rule_paths_count; i++) {
         rc_ = sg_ruleset_add_file(rt->rs, rc->rule_paths[i], &lo, NULL, err);
@@ -302,12 +306,18 @@ static void finish_eval(struct sg_group_rt *grt, const struct sg_rr_result *res,
     (void)sg_metric_addl(d->m.rule_evaluations, (double)nrules);
     if (failures)
         (void)sg_metric_addl(d->m.rule_evaluation_failures, (double)failures);
-    if (rerr)
-        sg_log(SG_LOG_WARN, "remote read failed", "release", rel->name, "group",
-               gname(grt, gn, sizeof(gn)), "err", rerr->msg, NULL);
-    else if (failures)
-        sg_log(SG_LOG_WARN, "rule evaluation failed", "release", rel->name, "group",
-               gname(grt, gn, sizeof(gn)), "err", first.msg, NULL);
+    /* a failing streak is logged at its start and its end; in between at
+     * debug level, so that an outage does not flood the log */
+    if (rerr || failures) {
+        sg_log(grt->failing ? SG_LOG_DEBUG : SG_LOG_WARN,
+               rerr ? "remote read failed" : "rule evaluation failed", "release", rel->name,
+               "group", gname(grt, gn, sizeof(gn)), "err", rerr ? rerr->msg : first.msg, NULL);
+        grt->failing = true;
+    } else if (grt->failing) {
+        sg_log(SG_LOG_INFO, "rule group evaluates again", "release", rel->name, "group",
+               gname(grt, gn, sizeof(gn)), NULL);
+        grt->failing = false;
+    }
 
     o.grt = grt;
     o.t_ms = grt->t_ms;

@@ -117,6 +117,8 @@ static void fmt_time(int64_t ms, char *buf, size_t n)
 
 static const struct sg_route *track_route(const struct sg_rel *rel, const struct sg_track *t)
 {
+    if (rel->rt && rel->rt->cfg == rel->cfg)
+        return sg_routes_match(rel->rt->routes, rel->rt->nroutes, &t->labels);
     return rel->cfg ? sg_route_find(rel->cfg, &t->labels) : NULL;
 }
 
@@ -133,39 +135,68 @@ static void track_trip_mn(const struct sg_route *r, uint32_t *m, uint32_t *n)
 
 /* ---- routes ------------------------------------------------------------------------ */
 
-static bool map_matches(const struct sg_config_map *m, const struct sg_labels *ls, bool re)
+int sg_routes_compile(const struct sg_release_config *rc, struct sg_arena *a,
+                      struct sg_route_rt **out, struct sg_err *err)
 {
-    for (size_t i = 0; i < m->count; i++) {
-        struct sg_str v = sg_labels_get(ls, sg_str_c(m->v[i].name));
-        if (!re) {
-            if (!sg_str_eq_c(v, m->v[i].value))
-                return false;
-        } else {
-            struct sg_regex *rx = NULL;
-            int r;
+    struct sg_route_rt *v = NULL;
 
-            /* Compiled per use: routes are few and short, and a regex that
-             * does not compile (config validated it) never matches. */
-            if (sg_regex_compile(sg_str_c(m->v[i].value), NULL, &rx, NULL) != SG_OK)
-                return false;
-            r = sg_regex_match(rx, v, NULL);
-            sg_regex_free(rx);
-            if (r != 1)
-                return false;
+    *out = NULL;
+    if (rc->routes_count == 0)
+        return SG_OK;
+    v = sg_arena_alloc_array(a, rc->routes_count, sizeof(*v));
+    if (!v)
+        return sg_err_set(err, SG_ENOMEM, "out of memory");
+    for (size_t i = 0; i < rc->routes_count; i++) {
+        const struct sg_route *r = &rc->routes[i];
+        size_t n = r->match.count + r->match_re.count, k = 0;
+
+        v[i].route = r;
+        v[i].ms = n ? sg_arena_alloc_array(a, n, sizeof(*v[i].ms)) : NULL;
+        if (n && !v[i].ms)
+            return sg_err_set(err, SG_ENOMEM, "out of memory");
+        for (size_t j = 0; j < r->match.count; j++, k++) {
+            int rc_ = sg_matcher_init(&v[i].ms[k], a, SG_MATCH_EQ, sg_str_c(r->match.v[j].name),
+                                      sg_str_c(r->match.v[j].value), NULL, err);
+            if (rc_ != SG_OK)
+                return rc_;
         }
+        for (size_t j = 0; j < r->match_re.count; j++, k++) {
+            int rc_ = sg_matcher_init(&v[i].ms[k], a, SG_MATCH_RE,
+                                      sg_str_c(r->match_re.v[j].name),
+                                      sg_str_c(r->match_re.v[j].value), NULL, err);
+            if (rc_ != SG_OK) {
+                sg_err_prefix(err, "%s:%u:%u: route: ", r->pos.file ? r->pos.file : "",
+                              r->pos.line, r->pos.col);
+                return rc_;
+            }
+        }
+        v[i].nms = n;
     }
-    return true;
+    *out = v;
+    return SG_OK;
+}
+
+const struct sg_route *sg_routes_match(const struct sg_route_rt *rs, size_t n,
+                                       const struct sg_labels *labels)
+{
+    for (size_t i = 0; rs && i < n; i++)
+        if (sg_matchers_match(rs[i].ms, rs[i].nms, labels, NULL) == 1)
+            return rs[i].route;
+    return NULL;
 }
 
 const struct sg_route *sg_route_find(const struct sg_release_config *rc,
                                      const struct sg_labels *labels)
 {
-    for (size_t i = 0; i < rc->routes_count; i++) {
-        const struct sg_route *r = &rc->routes[i];
-        if (map_matches(&r->match, labels, false) && map_matches(&r->match_re, labels, true))
-            return r;
-    }
-    return NULL;
+    struct sg_arena a;
+    struct sg_route_rt *rs;
+    const struct sg_route *r = NULL;
+
+    sg_arena_init(&a, (size_t)16 << 20);
+    if (sg_routes_compile(rc, &a, &rs, NULL) == SG_OK)
+        r = sg_routes_match(rs, rc->routes_count, labels);
+    sg_arena_cleanup(&a);
+    return r;
 }
 
 /* ---- tracks ------------------------------------------------------------------------ */

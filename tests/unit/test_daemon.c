@@ -454,6 +454,93 @@ static void state_document_round_trips(void **state)
     assert_int_equal(sg_daemon_free(d), 0);
 }
 
+/* One evaluation of the first group from an in-memory store, applied. */
+static void eval_once(struct sg_rel *rel, struct sg_store *in, int64_t t, bool read_failed,
+                      bool no_data)
+{
+    struct sg_group_rt *grt = &rel->rt->groups[0];
+    struct sg_rules_source src;
+    struct sg_eval_outcome o = {0};
+
+    sg_rules_source_store(&src, in);
+    if (!read_failed)
+        assert_int_equal(sg_rules_eval_group(rel->rt->rstate, grt->g, t, &src, rel->local, NULL),
+                         SG_OK);
+    o.grt = grt;
+    o.t_ms = t;
+    o.read_failed = read_failed;
+    o.error = read_failed ? "connection refused" : NULL;
+    o.no_data = no_data;
+    o.no_data_rule = no_data ? "Flappy" : NULL;
+    sg_rel_apply_eval(rel, &o);
+}
+
+static void trip_after_and_thresholds_count_evaluations(void **state)
+{
+    static const char release[] =
+        "    rule_files: [rules.yaml]\n"
+        "    on_no_data: {after: 2, do: pause}\n"
+        "    on_query_errors: {after: 2, do: notify}\n"
+        "    routes:\n"
+        "      - {match: {alertname: Flappy}, do: pause, trip_after: 2 of 3}\n"
+        "      - do: notify\n";
+    static const char rules[] = "groups:\n"
+                                "  - name: g\n"
+                                "    rules:\n"
+                                "      - {alert: Flappy, expr: 'flappy > 0', labels: {stop: pause}}\n";
+    static const double pattern[] = {1, 0, 1, 0, 0};
+    const char *cfg;
+    char dir[200], path[256];
+    struct fake_clock fc = {INT64_C(1795939200000)};
+    struct sg_label l[] = {{{"__name__", 8}, {"flappy", 6}}};
+    struct sg_labels ls = {l, 1};
+    struct sg_daemon *d;
+    struct sg_rel *rel;
+    struct sg_store *in = sg_store_new(0);
+    FILE *f;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/trip", tmpdir);
+    cfg = write_config("trip", release, NULL);
+    snprintf(path, sizeof(path), "%s/rules.yaml", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(rules, f);
+    fclose(f);
+    d = new_daemon(cfg, &fc);
+    rel = sg_daemon_rel(d, sg_str_c("caracal"));
+    assert_non_null(rel->rt->rstate);
+    sg_rel_wave_start(rel, 3, "test", fc.now);
+    for (size_t i = 0; i < SG_ARRAY_LEN(pattern); i++) {
+        fc.now += 1000;
+        assert_int_equal(sg_store_append(in, &ls, fc.now, pattern[i], NULL), SG_OK);
+        eval_once(rel, in, fc.now, false, false);
+        /* firing in 2 of the last 3: trips at the third evaluation, resolves at the fourth */
+        assert_int_equal(count_audit(dir, "trip", NULL), i >= 2 ? 1 : 0);
+        assert_int_equal(count_audit(dir, "resolve", NULL), i >= 3 ? 1 : 0);
+    }
+    assert_int_equal(count_audit(dir, "action", "pause"), 1);
+    assert_true(rel->halted);
+
+    /* no data: acts at exactly `after` (a pause while paused closes the gate only) */
+    for (int i = 0; i < 3; i++) {
+        fc.now += 1000;
+        eval_once(rel, in, fc.now, false, true);
+    }
+    assert_int_equal(count_audit(dir, "error", NULL), 1);
+    assert_int_equal(count_audit(dir, "action", "halt"), 1);
+    /* query errors with do: notify: journaled and notified, nothing else */
+    for (int i = 0; i < 3; i++) {
+        fc.now += 1000;
+        eval_once(rel, in, fc.now, true, false);
+    }
+    assert_int_equal(count_audit(dir, "error", NULL), 2);
+    assert_int_equal(count_audit(dir, "action", NULL), 2);
+    assert_int_equal(rel->qerr_streak, 3);
+    sg_store_free(in);
+    assert_int_equal(sg_daemon_free(d), 0);
+}
+
 static void origin_alerts_are_ignored(void **state)
 {
     const char *cfg = write_config("origin", NULL, NULL);
@@ -674,6 +761,7 @@ int main(void)
         cmocka_unit_test(time_json_is_go_rfc3339nano),
         cmocka_unit_test(decisions_follow_waves_routes_and_resume),
         cmocka_unit_test(state_document_round_trips),
+        cmocka_unit_test(trip_after_and_thresholds_count_evaluations),
         cmocka_unit_test(origin_alerts_are_ignored),
         cmocka_unit_test(second_instance_refuses_the_state_dir),
         cmocka_unit_test(non_loopback_needs_a_token),
