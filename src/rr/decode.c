@@ -213,6 +213,11 @@ static int decode_chunk(struct sg_rr_decoder *d, struct pb *r, struct sg_err *er
     if (d->decoded + n > d->lim.max_samples)
         return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
                           d->lim.max_samples);
+    if (n == 0) {
+        /* an empty chunk adds nothing (and no buffer may exist yet) */
+        d->stats.chunks++;
+        return SG_OK;
+    }
     rc = reserve_samples(d, n, err);
     if (rc != SG_OK)
         return rc;
