@@ -2,6 +2,9 @@
 """tests/differential/gen.py - data and expressions for the differential test.
 
     gen.py data FILE           write the fixed data set as OpenMetrics
+    gen.py write URL           send it to a Prometheus remote-write receiver
+                               (URL .../api/v1/write), with the series that
+                               have stale markers, which OpenMetrics cannot carry
     gen.py exprs SEED N        print N cases "TIME_MS<TAB>EXPR" for SEED
 
 The data set is fixed (its own seed) so that one Prometheus serves every
@@ -35,7 +38,10 @@ def fmt(v):
     return repr(float(v))
 
 
-def gen_data(path):
+STALE = "stale"  # a stale marker (Prometheus's StaleNaN bits)
+
+
+def build_data(with_stale):
     rnd = random.Random(DATA_SEED)
     fams = {}
 
@@ -93,6 +99,30 @@ def gen_data(path):
             t += rnd.choice([60_000, 240_000, 299_000, 301_000, 600_000])
         series("sparse", {"job": job}, pts)
 
+    if with_stale:
+        # series that stop and come back: a stale marker ends each run, as a
+        # scrape that lost its target writes one
+        srnd = random.Random(DATA_SEED + 1)
+        for job in JOBS:
+            for inst in INSTANCES:
+                pts, t, up_now, v = [], T0, True, srnd.randint(0, 50)
+                while t <= T0 + SPAN:
+                    if up_now:
+                        v += srnd.choice([0, 1, 3])
+                        pts.append((t, float(v)))
+                        if srnd.random() < 0.04:
+                            pts.append((t + STEP, STALE))
+                            up_now = False
+                            t += STEP
+                    elif srnd.random() < 0.2:
+                        up_now = True
+                    t += STEP
+                series("flap", {"job": job, "instance": inst}, pts)
+    return fams
+
+
+def gen_data(path):
+    fams = build_data(False)
     with open(path, "w") as f:
         for name, ss in fams.items():
             f.write(f"# TYPE {name} unknown\n")
@@ -103,6 +133,77 @@ def gen_data(path):
         f.write("# EOF\n")
 
 
+# ---- remote write ----------------------------------------------------------------
+# The WriteRequest is encoded by hand (prompb field numbers: WriteRequest.timeseries
+# 1; TimeSeries.labels 1, samples 2; Label.name 1, value 2; Sample.value 1 as
+# fixed64, timestamp 2 as varint) and compressed as a snappy block made only of
+# literals, which every snappy decoder accepts.
+
+def _varint(n):
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(num, wire, payload):
+    return _varint(num << 3 | wire) + payload
+
+
+def _ld(num, data):
+    return _field(num, 2, _varint(len(data)) + data)
+
+
+def _sample(t, v):
+    import struct
+    if v == STALE:
+        bits = struct.pack("<Q", 0x7FF0000000000002)
+    else:
+        bits = struct.pack("<d", v)
+    return _field(1, 1, bits) + _field(2, 0, _varint(t))
+
+
+def _snappy_literals(data):
+    out = bytearray(_varint(len(data)))
+    for i in range(0, len(data), 65536):
+        chunk = data[i:i + 65536]
+        n = len(chunk) - 1
+        if n < 60:
+            out.append(n << 2)
+        elif n < 256:
+            out += bytes([60 << 2, n])
+        else:
+            out += bytes([61 << 2, n & 0xFF, n >> 8])
+        out += chunk
+    return bytes(out)
+
+
+def write_data(url):
+    import urllib.request
+    fams = build_data(True)
+    body = bytearray()
+    for name, ss in fams.items():
+        for labels, pts in ss:
+            ts = bytearray()
+            for k, v in sorted([("__name__", name)] + list(labels.items())):
+                ts += _ld(1, _ld(1, k.encode()) + _ld(2, v.encode()))
+            for t, v in pts:
+                ts += _ld(2, _sample(t, v))
+            body += _ld(1, bytes(ts))
+    req = urllib.request.Request(url, data=_snappy_literals(bytes(body)), method="POST", headers={
+        "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+        "X-Prometheus-Remote-Write-Version": "0.1.0"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        if r.status // 100 != 2:
+            sys.exit(f"remote write answered {r.status}")
+
+
 # ---- expressions ---------------------------------------------------------------
 
 METRICS = {
@@ -111,6 +212,7 @@ METRICS = {
     "up": ["job", "instance"],
     "lat_bucket": ["job", "le"],
     "sparse": ["job"],
+    "flap": ["job", "instance"],
 }
 VALUES = {"job": JOBS + ["nope"], "instance": INSTANCES, "code": CODES, "le": LES}
 ALL_LABELS = ["job", "instance", "code", "le", "__name__"]
@@ -301,6 +403,8 @@ def gen_exprs(seed, n):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "data":
         gen_data(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "write":
+        write_data(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "exprs":
         for t, e in gen_exprs(int(sys.argv[2]), int(sys.argv[3])):
             print(f"{t}\t{e}")
