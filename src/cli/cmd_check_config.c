@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "stopgate/config.h"
+#include "stopgate/duration.h"
 #include "stopgate/promql.h"
 #include "stopgate/rules.h"
 
@@ -67,6 +68,92 @@ static size_t check_rule_file(const char *path, struct tally *t)
         t->errors++;
     }
     return nrules;
+}
+
+/* The daemon keeps recorded series and ALERTS / ALERTS_FOR_STATE in its
+ * local store as long as the longest range that reads them, but at most
+ * 24h (SG_DAEMON_RETENTION_MAX). A rule that reaches further back into a
+ * recorded series sees less than Prometheus would: warn. */
+#define LOCAL_KEEP_MS INT64_C(86400000)
+
+static bool is_local_name(const struct sg_ruleset *rs, struct sg_str name)
+{
+    const struct sg_rule_group *g;
+    size_t ng;
+
+    if (sg_str_eq_c(name, "ALERTS") || sg_str_eq_c(name, "ALERTS_FOR_STATE"))
+        return true;
+    g = sg_ruleset_groups(rs, &ng);
+    for (size_t i = 0; i < ng; i++)
+        for (size_t j = 0; j < g[i].nrules; j++)
+            if (g[i].rules[j].kind == SG_RULE_RECORD && sg_str_eq(g[i].rules[j].name, name))
+                return true;
+    return false;
+}
+
+/* Warn for every selector of the release's rules that reads a local
+ * series further back than it is kept. */
+static void check_local_ranges(const struct sg_config *cfg, const struct sg_release_config *r,
+                               struct tally *t)
+{
+    const int64_t now = INT64_C(4000000000000); /* any time far from 0 */
+    struct sg_rules_load_opts lopts;
+    struct sg_ruleset *rs = sg_ruleset_new();
+    const struct sg_rule_group *g;
+    struct sg_promql_opts popts;
+    struct sg_arena arena;
+    size_t ng;
+
+    if (!rs)
+        return;
+    memset(&lopts, 0, sizeof(lopts));
+    for (size_t j = 0; j < r->rule_paths_count; j++) {
+        if (sg_ruleset_add_file(rs, r->rule_paths[j], &lopts, NULL, NULL) != SG_OK) {
+            sg_ruleset_free(rs); /* its errors were reported already */
+            return;
+        }
+    }
+    memset(&popts, 0, sizeof(popts));
+    popts.lookback_ms = cfg->lookback_delta_ms;
+    popts.subquery_step_ms = cfg->evaluation_interval_ms;
+    sg_arena_init(&arena, 64u << 20);
+    g = sg_ruleset_groups(rs, &ng);
+    for (size_t i = 0; i < ng; i++) {
+        for (size_t j = 0; j < g[i].nrules; j++) {
+            const struct sg_rule *rule = &g[i].rules[j];
+            struct sg_promql_selection *sel;
+            size_t nsel;
+            if (sg_promql_plan(rule->expr, now, now, 0, &popts, &arena, &sel, &nsel, NULL) !=
+                SG_OK)
+                continue;
+            for (size_t k = 0; k < nsel; k++) {
+                struct sg_str name = {"", 0};
+                char d[SG_DURATION_FMT_MAX];
+                struct sg_diag diag;
+                char msg[512];
+                for (size_t m = 0; m < sel[k].nmatchers; m++)
+                    if (sel[k].matchers[m].type == SG_MATCH_EQ &&
+                        sg_str_eq_c(sel[k].matchers[m].name, SG_METRIC_NAME))
+                        name = sel[k].matchers[m].value;
+                if (!name.len || !is_local_name(rs, name) || now - sel[k].mint_ms <= LOCAL_KEEP_MS)
+                    continue;
+                sg_duration_format(now - sel[k].mint_ms, d, sizeof(d));
+                snprintf(msg, sizeof(msg),
+                         "rule \"%.*s\" reads %.*s back %s, but stopgate keeps recorded "
+                         "series and ALERTS for at most 24h",
+                         (int)rule->name.len, rule->name.ptr, (int)name.len, name.ptr, d);
+                diag.level = SG_DIAG_WARNING;
+                diag.file = rule->file;
+                diag.line = rule->line;
+                diag.col = rule->col;
+                diag.msg = msg;
+                on_diag(&diag, t);
+            }
+            sg_arena_reset(&arena);
+        }
+    }
+    sg_arena_cleanup(&arena);
+    sg_ruleset_free(rs);
 }
 
 /* The config's PromQL expressions are parsed and type-checked as rules
@@ -125,6 +212,7 @@ static int run_check_config(const struct sg_cmd_args *args)
                 files[nfiles].path = r->rule_paths[j];
                 files[nfiles++].rules = check_rule_file(r->rule_paths[j], &t);
             }
+            check_local_ranges(cfg, r, &t);
         }
     }
     if (rc != SG_OK || t.errors) {

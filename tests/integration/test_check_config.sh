@@ -36,6 +36,39 @@ expect_eq "--lint-fatal makes warnings exit 3" "$rc" 3
 "$STOPGATE" check config --lint-fatal "$data/good/minimal.yaml" >/dev/null 2>&1; rc=$?
 expect_eq "--lint-fatal without warnings exits 0" "$rc" 0
 
+# a rule reaching further back into a recorded series (or ALERTS) than the
+# 24h stopgate keeps them is a warning at the rule
+mkdir -p "$SG_TEST_TMP/long"
+cat >"$SG_TEST_TMP/long/rules.yaml" <<'YAML'
+groups:
+  - name: long
+    rules:
+      - record: job:errors:rate5m
+        expr: sum by (job) (rate(errors_total[5m]))
+      - alert: ErrorsAboveLastWeek
+        expr: job:errors:rate5m > 2 * avg_over_time(job:errors:rate5m[7d])
+      - alert: ErrorsAboveYesterday
+        expr: job:errors:rate5m > 2 * job:errors:rate5m offset 20h
+      - alert: FlappingForTwoDays
+        expr: changes(ALERTS{alertname="X"}[2d]) > 10
+      - alert: RawSeriesMayGoBackFurther
+        expr: rate(errors_total[30d]) > 0
+YAML
+cat >"$SG_TEST_TMP/long/config.yaml" <<'YAML'
+remote_read: {url: "http://127.0.0.1:9090/api/v1/read"}
+releases:
+  - name: caracal
+    namespace: caracal
+    rule_files: [rules.yaml]
+YAML
+"$STOPGATE" check config "$SG_TEST_TMP/long/config.yaml" >/dev/null 2>"$SG_TEST_TMP/long/err"; rc=$?
+expect_eq "a range over a recorded series beyond 24h only warns" "$rc" 0
+expect_eq "the warnings name the rule, the series and the reach" "$(cat "$SG_TEST_TMP/long/err")" \
+"$SG_TEST_TMP/long/rules.yaml:6:9: warning: rule \"ErrorsAboveLastWeek\" reads job:errors:rate5m back 1w, but stopgate keeps recorded series and ALERTS for at most 24h
+$SG_TEST_TMP/long/rules.yaml:10:9: warning: rule \"FlappingForTwoDays\" reads ALERTS back 2d, but stopgate keeps recorded series and ALERTS for at most 24h"
+"$STOPGATE" check config --lint-fatal "$SG_TEST_TMP/long/config.yaml" >/dev/null 2>&1; rc=$?
+expect_eq "--lint-fatal makes the range warning exit 3" "$rc" 3
+
 # a missing file: one line, exit 1
 err=$("$STOPGATE" check config "$SG_TEST_TMP/nope.yaml" 2>&1 >/dev/null); rc=$?
 expect_eq "a missing file exits 1" "$rc" 1
