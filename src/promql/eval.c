@@ -96,7 +96,8 @@ int sg_promql__map_init(struct ev_map *m, size_t hint)
 
 static size_t map_slot(const struct ev_map *m, uint64_t key)
 {
-    size_t j = (size_t)(key ^ (key >> 31)) & (m->cap - 1);
+    uint64_t h = key * UINT64_C(0x9E3779B97F4A7C15);
+    size_t j = (size_t)(h ^ (h >> 32)) & (m->cap - 1);
 
     while (m->vals[j] != NONE && m->keys[j] != key)
         j = (j + 1) & (m->cap - 1);

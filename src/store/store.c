@@ -81,6 +81,14 @@ size_t sg_series_lower_bound(const struct sg_series *s, int64_t t_ms)
 
 /* ---- hash table ----------------------------------------------------------------- */
 
+/* Spread a 64-bit hash over the table's low bits (the label hash's low bits
+ * alone cluster). */
+static size_t home_slot(uint64_t key, size_t cap)
+{
+    uint64_t h = key * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h ^ (h >> 32)) & (cap - 1);
+}
+
 static int htab_grow(struct htab *h)
 {
     size_t ncap = h->cap ? h->cap * 2 : 1024;
@@ -96,7 +104,7 @@ static int htab_grow(struct htab *h)
     for (size_t i = 0; i < h->cap; i++) {
         if (h->vals[i] == NO_SERIES)
             continue;
-        size_t j = (size_t)h->keys[i] & (ncap - 1);
+        size_t j = home_slot(h->keys[i], ncap);
         while (nv[j] != NO_SERIES)
             j = (j + 1) & (ncap - 1);
         nk[j] = h->keys[i];
@@ -113,7 +121,7 @@ static int htab_grow(struct htab *h)
 /* Slot of `key` whose value satisfies pred, or the empty slot where it would go. */
 static size_t htab_slot(const struct htab *h, uint64_t key)
 {
-    size_t j = (size_t)key & (h->cap - 1);
+    size_t j = home_slot(key, h->cap);
     while (h->vals[j] != NO_SERIES && h->keys[j] != key)
         j = (j + 1) & (h->cap - 1);
     return j;
