@@ -814,11 +814,10 @@ static int eval_subquery_inner(struct ev *ev, const struct sg_node *n, bool slid
     sub.end = sg_promql__tsub(e0, o);
     sub.start = align_up(sg_promql__tsub(sg_promql__tsub(s0, o), r), step, left_open);
     memset(out, 0, sizeof(*out));
-    if (sub.start > sub.end) {
+    if (sub.start > sub.end && step_invariant(n->u.subq.expr)) {
         /* No step fits. A step-invariant inner expression is still
-         * evaluated once at the (later) start, as 2.42 does. */
-        if (!step_invariant(n->u.subq.expr))
-            return SG_OK;
+         * evaluated once at the (later) start, as 2.42 does; anything
+         * else is evaluated over no step at all (see absent_over_time). */
         sub.end = sub.start;
     }
     if (num_steps(&sub) > ev->max && num_steps(&sub) > MIN_STEP_CAP)
@@ -1030,7 +1029,7 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
     if (id == F_ABSENT_OVER_TIME) {
         /* one series of 1s at the steps where no series had a value */
         size_t nfound = 0;
-        bool *found = sg_calloc(steps, sizeof(bool));
+        bool *found = sg_calloc(steps ? steps : 1, sizeof(bool));
         struct sg_labels ls;
         struct ev_series *os;
 
@@ -1050,7 +1049,9 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
         }
         ev->cur -= total_points(out);
         sg_promql__matrix_free(out);
-        if (nfound < steps) {
+        /* With no step at all (a subquery where no step fits) 2.42 counts
+         * one step and returns the series without any point. */
+        if (nfound < steps || steps == 0) {
             rc = sg_promql__absent_labels(ev, arg, &ls);
             if (rc == SG_OK && matrix_add(out, &ls, sg_labels_hash(&ls), steps - nfound, &os) != SG_OK)
                 rc = oom(ev);

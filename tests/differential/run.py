@@ -127,8 +127,9 @@ def compare(prom, sg, tolerant):
             return None if pr[1] == sr[1] else f"string {pr[1]!r} vs {sr[1]!r}"
         return None if values_match(pr[1], sr[1], tolerant) else f"scalar {pr[1]} vs {sr[1]}"
     field = "value" if rt == "vector" else "values"
-    pm = {key(s["metric"]): s.get(field) for s in pr}
-    sm = {key(s["metric"]): s.get(field) for s in sr}
+    # a matrix series may have no "values" at all (2.42 writes none)
+    pm = {key(s["metric"]): s.get(field, []) for s in pr}
+    sm = {key(s["metric"]): s.get(field, []) for s in sr}
     if len(pm) != len(pr) or len(sm) != len(sr):
         return "duplicate series"
     if pm.keys() != sm.keys() and tolerant and len(pm) == len(sm):
