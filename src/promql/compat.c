@@ -12,10 +12,10 @@ static const struct sg_promql_compat profiles[] = {
         .name = "2.42",
     },
     {
-        /* 2.50: Kahan summation in sum/avg; 2.51: rate extrapolation order */
+        /* 2.51: rate extrapolation checks the threshold first (Kahan
+         * summation in the sum aggregation only came with 2.54) */
         .name = "2.51",
         .rate_threshold_first = true,
-        .kahan_sum_aggr = true,
     },
     {
         .name = "3.0",

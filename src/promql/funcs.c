@@ -913,6 +913,9 @@ static int label_replace(struct ev_enh *enh, const struct ev_vector *in, struct 
         enh->scratch_free = lr_free;
         sg_err_clear(&rerr);
         ro.dot_matches_newline = ev->compat && ev->compat->regex_dot_all;
+        /* 2.42 compiles "^(?:" + regex + ")$" and nothing else, so a
+         * pattern that is only valid once wrapped (`a)(b`) is accepted */
+        ro.wrapped_only = true;
         if (sg_regex_compile_in(ev->arena, regex, &ro, &st->re, &rerr) != SG_OK)
             return sg_promql__fail(ev, SG_EEVAL,
                                    "invalid regular expression in label_replace(): %.*s",
