@@ -53,78 +53,6 @@ const char *sg_tmpl__type_name(const struct tv *v)
 
 /* ---- UTF-8 and quoting ------------------------------------------------------------------ */
 
-static uint32_t utf8_decode(const char *s, size_t n, size_t *w)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    uint32_t r, need;
-
-    if (n == 0) {
-        *w = 0;
-        return 0xfffd;
-    }
-    if (p[0] < 0x80) {
-        *w = 1;
-        return p[0];
-    }
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        need = 1;
-        r = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        need = 2;
-        r = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        need = 3;
-        r = p[0] & 0x07;
-    } else {
-        *w = 1;
-        return 0xfffd;
-    }
-    if (n < need + 1) {
-        *w = 1;
-        return 0xfffd;
-    }
-    for (uint32_t i = 1; i <= need; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            *w = 1;
-            return 0xfffd;
-        }
-        r = (r << 6) | (p[i] & 0x3f);
-    }
-    if ((need == 2 && r < 0x800) || (need == 3 && (r < 0x10000 || r > 0x10ffff)) ||
-        (r >= 0xd800 && r <= 0xdfff)) {
-        *w = 1;
-        return 0xfffd;
-    }
-    *w = need + 1;
-    return r;
-}
-
-static size_t utf8_encode(uint32_t r, char *out)
-{
-    if (r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
-        r = 0xfffd;
-    if (r < 0x80) {
-        out[0] = (char)r;
-        return 1;
-    }
-    if (r < 0x800) {
-        out[0] = (char)(0xc0 | (r >> 6));
-        out[1] = (char)(0x80 | (r & 0x3f));
-        return 2;
-    }
-    if (r < 0x10000) {
-        out[0] = (char)(0xe0 | (r >> 12));
-        out[1] = (char)(0x80 | ((r >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (r & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (r >> 18));
-    out[1] = (char)(0x80 | ((r >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((r >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (r & 0x3f));
-    return 4;
-}
-
 /* Go's unicode.IsPrint, approximated outside ASCII: the controls, the
  * non-ASCII spaces, format characters, private use and non-characters are
  * not printable; everything else is. */
@@ -162,7 +90,7 @@ static int quote_rune_into(uint32_t r, char quote, bool ascii_only, struct sg_bu
         if (r < 0x80 && is_print(r))
             return sg_buf_putc(out, (char)r);
     } else if (is_print(r)) {
-        size_t n = utf8_encode(r, tmp);
+        size_t n = sg_utf8_encode(r, tmp);
         return sg_buf_append(out, tmp, n);
     }
     switch (r) {
@@ -200,7 +128,7 @@ static int quote_with(struct sg_str s, char quote, bool ascii_only, struct sg_bu
 
     for (size_t i = 0; i < s.len && rc == SG_OK;) {
         size_t w;
-        uint32_t r = utf8_decode(s.ptr + i, s.len - i, &w);
+        uint32_t r = sg_utf8_decode(s.ptr + i, s.len - i, &w);
         if (w == 1 && r == 0xfffd) {
             unsigned char c = (unsigned char)s.ptr[i];
             rc = sg_buf_appendf(out, "\\x%c%c", lowerhex[c >> 4], lowerhex[c & 0xf]);
@@ -233,7 +161,7 @@ static bool can_backquote(struct sg_str s)
 {
     for (size_t i = 0; i < s.len;) {
         size_t w;
-        uint32_t r = utf8_decode(s.ptr + i, s.len - i, &w);
+        uint32_t r = sg_utf8_decode(s.ptr + i, s.len - i, &w);
         if (w > 1) {
             if (r == 0xfeff)
                 return false;
@@ -548,7 +476,7 @@ static size_t rune_count(const char *s, size_t n)
     size_t c = 0;
     for (size_t i = 0; i < n;) {
         size_t w;
-        utf8_decode(s + i, n - i, &w);
+        sg_utf8_decode(s + i, n - i, &w);
         i += w ? w : 1;
         c++;
     }
@@ -583,7 +511,7 @@ static void print_arg(struct pp *p, const struct tv *v, int verb);
 static void bad_verb(struct pp *p, const struct tv *v, int verb)
 {
     char vb[8];
-    size_t n = utf8_encode((uint32_t)verb, vb);
+    size_t n = sg_utf8_encode((uint32_t)verb, vb);
 
     wrs(p, "%!");
     wr(p, vb, n);
@@ -671,7 +599,7 @@ static void fmt_unicode(struct pp *p, uint64_t u)
     if (p->sharp && u <= 0x10ffff && is_print((uint32_t)u)) {
         buf[n++] = ' ';
         buf[n++] = '\'';
-        n += (int)utf8_encode((uint32_t)u, buf + n);
+        n += (int)sg_utf8_encode((uint32_t)u, buf + n);
         buf[n++] = '\'';
     }
     {
@@ -716,7 +644,7 @@ static void print_integer(struct pp *p, const struct tv *v, uint64_t u, bool is_
     case 'c': {
         char buf[4];
         uint32_t r = u > 0x10ffff ? 0xfffd : (uint32_t)u;
-        size_t n = utf8_encode(r, buf);
+        size_t n = sg_utf8_encode(r, buf);
         pad(p, buf, n);
         return;
     }
@@ -900,7 +828,7 @@ static size_t truncate_runes(struct pp *p, const char *s, size_t n)
             size_t w;
             if (k-- <= 0)
                 return i;
-            utf8_decode(s + i, n - i, &w);
+            sg_utf8_decode(s + i, n - i, &w);
             i += w ? w : 1;
         }
     }
@@ -1332,19 +1260,19 @@ int sg_tmpl__sprintf(struct sg_str format, const struct tv *args, size_t n,
             wrs(&p, "%!(NOVERB)");
             break;
         }
-        verb = (int)utf8_decode(s + i, end - i, &w);
+        verb = (int)sg_utf8_decode(s + i, end - i, &w);
         i += w ? w : 1;
         if (verb == '%') {
             wrs(&p, "%");
         } else if (!as.good_arg_num) {
             char vb[4];
-            size_t vn = utf8_encode((uint32_t)verb, vb);
+            size_t vn = sg_utf8_encode((uint32_t)verb, vb);
             wrs(&p, "%!");
             wr(&p, vb, vn);
             wrs(&p, "(BADINDEX)");
         } else if (as.arg_num >= n) {
             char vb[4];
-            size_t vn = utf8_encode((uint32_t)verb, vb);
+            size_t vn = sg_utf8_encode((uint32_t)verb, vb);
             wrs(&p, "%!");
             wr(&p, vb, vn);
             wrs(&p, "(MISSING)");

@@ -329,75 +329,11 @@ static locale_t utf8_locale(void)
     return loc;
 }
 
-static uint32_t decode(const char *s, size_t n, size_t *w)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    uint32_t r, need;
-
-    if (p[0] < 0x80) {
-        *w = 1;
-        return p[0];
-    }
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        need = 1;
-        r = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        need = 2;
-        r = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        need = 3;
-        r = p[0] & 0x07;
-    } else {
-        *w = 1;
-        return 0xfffd;
-    }
-    if (n < need + 1) {
-        *w = 1;
-        return 0xfffd;
-    }
-    for (uint32_t i = 1; i <= need; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            *w = 1;
-            return 0xfffd;
-        }
-        r = (r << 6) | (p[i] & 0x3f);
-    }
-    if ((need == 2 && r < 0x800) || (need == 3 && (r < 0x10000 || r > 0x10ffff)) ||
-        (r >= 0xd800 && r <= 0xdfff)) {
-        *w = 1;
-        return 0xfffd;
-    }
-    *w = need + 1;
-    return r;
-}
-
 static int put_rune(struct sg_buf *b, uint32_t r)
 {
     char o[4];
-    size_t n;
 
-    if (r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
-        r = 0xfffd;
-    if (r < 0x80) {
-        o[0] = (char)r;
-        n = 1;
-    } else if (r < 0x800) {
-        o[0] = (char)(0xc0 | (r >> 6));
-        o[1] = (char)(0x80 | (r & 0x3f));
-        n = 2;
-    } else if (r < 0x10000) {
-        o[0] = (char)(0xe0 | (r >> 12));
-        o[1] = (char)(0x80 | ((r >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (r & 0x3f));
-        n = 3;
-    } else {
-        o[0] = (char)(0xf0 | (r >> 18));
-        o[1] = (char)(0x80 | ((r >> 12) & 0x3f));
-        o[2] = (char)(0x80 | ((r >> 6) & 0x3f));
-        o[3] = (char)(0x80 | (r & 0x3f));
-        n = 4;
-    }
-    return sg_buf_append(b, o, n);
+    return sg_buf_append(b, o, sg_utf8_encode(r, o));
 }
 
 enum casemap { CM_UPPER, CM_LOWER, CM_TITLE };
@@ -464,7 +400,7 @@ static int case_map(struct sg_str s, enum casemap cm, struct sg_buf *out)
 
     for (size_t i = 0; i < s.len && rc == SG_OK;) {
         size_t w;
-        uint32_t r = decode(s.ptr + i, s.len - i, &w);
+        uint32_t r = sg_utf8_decode(s.ptr + i, s.len - i, &w);
         uint32_t m = r;
         if (cm != CM_TITLE || is_separator(prev))
             m = map_rune(r, cm);

@@ -85,55 +85,6 @@ struct lexer {
 
 #define LEX_EOF (-1)
 
-/* UTF-8 decoding as Go's utf8.DecodeRuneInString: an invalid byte is
- * U+FFFD of width 1. */
-static int32_t decode_rune(const char *s, uint32_t n, uint32_t *width)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    uint32_t need;
-    int32_t r;
-
-    if (n == 0) {
-        *width = 0;
-        return LEX_EOF;
-    }
-    if (p[0] < 0x80) {
-        *width = 1;
-        return p[0];
-    }
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        need = 1;
-        r = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        need = 2;
-        r = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        need = 3;
-        r = p[0] & 0x07;
-    } else {
-        *width = 1;
-        return 0xfffd;
-    }
-    if (n < need + 1) {
-        *width = 1;
-        return 0xfffd;
-    }
-    for (uint32_t i = 1; i <= need; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            *width = 1;
-            return 0xfffd;
-        }
-        r = (r << 6) | (p[i] & 0x3f);
-    }
-    if ((need == 2 && r < 0x800) || (need == 3 && (r < 0x10000 || r > 0x10ffff)) ||
-        (r >= 0xd800 && r <= 0xdfff)) {
-        *width = 1;
-        return 0xfffd;
-    }
-    *width = need + 1;
-    return r;
-}
-
 static bool is_space(int32_t r)
 {
     return r == ' ' || r == '\t' || r == '\r' || r == '\n';
@@ -184,16 +135,16 @@ static bool is_ascii_print(int32_t r)
 
 static int32_t lnext(struct lexer *l)
 {
-    uint32_t w;
+    size_t w;
     int32_t r;
 
     if (l->pos >= l->len) {
         l->width = 0;
         return LEX_EOF;
     }
-    r = decode_rune(l->in + l->pos, l->len - l->pos, &w);
-    l->width = w;
-    l->pos += w;
+    r = (int32_t)sg_utf8_decode(l->in + l->pos, l->len - l->pos, &w);
+    l->width = (uint32_t)w;
+    l->pos += (uint32_t)w;
     if (r == '\n')
         l->line++;
     return r;
@@ -283,31 +234,16 @@ static void laccept_run(struct lexer *l, const char *valid)
 /* %#U of a rune: "U+0023 '#'" (the quoted form only for printable runes). */
 static void format_U(int32_t r, char *buf, size_t n)
 {
-    char ch[8];
-    uint32_t len = 0;
+    char ch[4];
+    size_t len;
     bool printable = r >= 0x20 && r != 0x7f && !(r >= 0x80 && r < 0xa0) && r != 0xfffd &&
                      r != 0xad;
 
     if (r < 0)
         r = 0xfffd;
-    if (r < 0x80) {
-        ch[len++] = (char)r;
-    } else if (r < 0x800) {
-        ch[len++] = (char)(0xc0 | (r >> 6));
-        ch[len++] = (char)(0x80 | (r & 0x3f));
-    } else if (r < 0x10000) {
-        ch[len++] = (char)(0xe0 | (r >> 12));
-        ch[len++] = (char)(0x80 | ((r >> 6) & 0x3f));
-        ch[len++] = (char)(0x80 | (r & 0x3f));
-    } else {
-        ch[len++] = (char)(0xf0 | (r >> 18));
-        ch[len++] = (char)(0x80 | ((r >> 12) & 0x3f));
-        ch[len++] = (char)(0x80 | ((r >> 6) & 0x3f));
-        ch[len++] = (char)(0x80 | (r & 0x3f));
-    }
-    ch[len] = 0;
+    len = sg_utf8_encode((uint32_t)r, ch);
     if (printable)
-        snprintf(buf, n, "U+%04X '%s'", (unsigned)r, ch);
+        snprintf(buf, n, "U+%04X '%.*s'", (unsigned)r, (int)len, ch);
     else
         snprintf(buf, n, "U+%04X", (unsigned)r);
 }
@@ -933,8 +869,8 @@ static void tok_string(struct parser *p, struct tok t, char *buf, size_t n)
 {
     struct sg_buf b;
     const char *s = t.val.ptr;
-    size_t len = t.val.len, cut = len;
-    uint32_t runes = 0, w;
+    size_t len = t.val.len, cut = len, w;
+    uint32_t runes = 0;
 
     if (t.typ == TK_EOF) {
         snprintf(buf, n, "EOF");
@@ -952,7 +888,7 @@ static void tok_string(struct parser *p, struct tok t, char *buf, size_t n)
     if (len > 10) {
         /* %.10q: the first ten runes, quoted, then "..." */
         for (cut = 0; cut < len && runes < 10; runes++) {
-            decode_rune(s + cut, (uint32_t)(len - cut), &w);
+            sg_utf8_decode(s + cut, len - cut, &w);
             cut += w;
         }
     }
@@ -1082,30 +1018,6 @@ static int hexval(char c)
     return -1;
 }
 
-static size_t put_rune(char *out, int32_t r)
-{
-    if (r < 0x80) {
-        out[0] = (char)r;
-        return 1;
-    }
-    if (r < 0x800) {
-        out[0] = (char)(0xc0 | (r >> 6));
-        out[1] = (char)(0x80 | (r & 0x3f));
-        return 2;
-    }
-    if (r < 0x10000) {
-        out[0] = (char)(0xe0 | (r >> 12));
-        out[1] = (char)(0x80 | ((r >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (r & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (r >> 18));
-    out[1] = (char)(0x80 | ((r >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((r >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (r & 0x3f));
-    return 4;
-}
-
 /* strconv.UnquoteChar: decode one (possibly escaped) character of s.
  * Returns false on a syntax error. *multibyte tells whether the value is a
  * rune (written as UTF-8) or a single byte. */
@@ -1113,7 +1025,7 @@ static bool unquote_char(const char *s, size_t n, char quote, int32_t *value, bo
                          size_t *used)
 {
     unsigned char c;
-    uint32_t w;
+    size_t w;
 
     if (n == 0)
         return false;
@@ -1121,7 +1033,7 @@ static bool unquote_char(const char *s, size_t n, char quote, int32_t *value, bo
     if (c == (unsigned char)quote && (quote == '\'' || quote == '"'))
         return false;
     if (c >= 0x80) {
-        *value = decode_rune(s, (uint32_t)n, &w);
+        *value = (int32_t)sg_utf8_decode(s, n, &w);
         *multibyte = true;
         *used = w;
         return true;
@@ -1223,12 +1135,10 @@ static bool unquote_char(const char *s, size_t n, char quote, int32_t *value, bo
 
 static bool valid_utf8(const char *s, size_t n)
 {
-    uint32_t w;
+    size_t w;
     for (size_t i = 0; i < n;) {
-        int32_t r = decode_rune(s + i, (uint32_t)(n - i), &w);
-        if (r == 0xfffd && w == 1 && !((unsigned char)s[i] == 0xef))
-            return false;
-        if (r == 0xfffd && w == 1)
+        uint32_t r = sg_utf8_decode(s + i, n - i, &w);
+        if (r == SG_RUNE_ERROR && w == 1)
             return false;
         i += w;
     }
@@ -1285,7 +1195,7 @@ static bool unquote(struct parser *p, struct sg_str q, struct sg_str *out)
         if (v < 0x80 || !mb)
             buf[len++] = (char)v;
         else
-            len += put_rune(buf + len, v);
+            len += sg_utf8_encode((uint32_t)v, buf + len);
     }
     buf[len] = 0;
     *out = sg_str_make(buf, len);
