@@ -60,6 +60,8 @@ bool sg_str_eq_c(struct sg_str a, const char *c);
 /* Byte-wise compare like memcmp, shorter first on a common prefix. */
 int sg_str_cmp(struct sg_str a, struct sg_str b);
 bool sg_str_has_prefix(struct sg_str s, const char *prefix);
+/* Value of the hex digit c (0-9, a-f, A-F), -1 for anything else. */
+int sg_hex_digit(uint32_t c);
 
 /* ---- bounded buffer ------------------------------------------------------ */
 

@@ -34,3 +34,14 @@ bool sg_str_has_prefix(struct sg_str s, const char *prefix)
 
     return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
 }
+
+int sg_hex_digit(uint32_t c)
+{
+    if (c >= '0' && c <= '9')
+        return (int)(c - '0');
+    if (c >= 'a' && c <= 'f')
+        return (int)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F')
+        return (int)(c - 'A' + 10);
+    return -1;
+}

@@ -554,17 +554,6 @@ static bool check_utf8(struct rp *p, size_t from, size_t to)
     return true;
 }
 
-static int unhex(uint32_t c)
-{
-    if (c >= '0' && c <= '9')
-        return (int)(c - '0');
-    if (c >= 'a' && c <= 'f')
-        return (int)(c - 'a' + 10);
-    if (c >= 'A' && c <= 'F')
-        return (int)(c - 'A' + 10);
-    return -1;
-}
-
 static bool is_alnum(uint32_t c)
 {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -620,7 +609,7 @@ static int parse_escape(struct rp *p, uint32_t *out)
                     return p->rc;
                 if (c == '}')
                     break;
-                v = unhex(c);
+                v = sg_hex_digit(c);
                 if (v < 0)
                     goto invalid;
                 r = r * 16 + (uint32_t)v;
@@ -633,14 +622,14 @@ static int parse_escape(struct rp *p, uint32_t *out)
             *out = r;
             return SG_OK;
         }
-        x = unhex(c);
+        x = sg_hex_digit(c);
         if (at_end(p)) {
             /* Go's nextRune on "" yields RuneError without an error */
             goto invalid;
         }
         if (next_rune(p, &c) != SG_OK)
             return p->rc;
-        y = unhex(c);
+        y = sg_hex_digit(c);
         if (x < 0 || y < 0)
             break;
         *out = (uint32_t)(x * 16 + y);

@@ -338,17 +338,6 @@ static void lex_number_or_duration(struct sg_lexer *lx, struct sg_tok *t)
 
 /* ---- strings ------------------------------------------------------------------ */
 
-static int digit_val(int32_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return 16;
-}
-
 /* After a backslash inside a quoted string; false after an error. */
 static bool lex_escape(struct sg_lexer *lx, struct sg_tok *t, int32_t quote)
 {
@@ -408,7 +397,7 @@ static bool lex_escape(struct sg_lexer *lx, struct sg_tok *t, int32_t quote)
         return false;
     }
     while (n > 0) {
-        uint32_t d = (uint32_t)digit_val(ch);
+        uint32_t d = (uint32_t)sg_hex_digit((uint32_t)ch);
         if (d >= base) {
             if (ch == EOFR) {
                 errorf(lx, t, "escape sequence not terminated");
@@ -836,13 +825,6 @@ void sg_promql__tok_desc(const char *src, const struct sg_tok *t, char *buf, siz
 
 /* ---- unquoting ------------------------------------------------------------------- */
 
-static int unhex(char c)
-{
-    int d = digit_val((unsigned char)c);
-
-    return d < 16 ? d : -1;
-}
-
 int sg_promql__unquote(struct sg_arena *a, const char *s, size_t n, struct sg_str *out)
 {
     char quote, *buf;
@@ -917,7 +899,7 @@ int sg_promql__unquote(struct sg_arena *a, const char *s, size_t n, struct sg_st
             if (n - i < (size_t)k)
                 return SG_EPARSE;
             for (int j = 0; j < k; j++) {
-                int d = unhex(s[i + (size_t)j]);
+                int d = sg_hex_digit((unsigned char)s[i + (size_t)j]);
                 if (d < 0)
                     return SG_EPARSE;
                 v = (v << 4) | (uint32_t)d;

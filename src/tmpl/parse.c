@@ -1007,17 +1007,6 @@ static struct tn *new_field(struct parser *p, uint32_t pos, struct sg_str ident)
 
 /* ---- Go's strconv: Unquote, UnquoteChar, ParseUint/ParseInt base 0 --------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* strconv.UnquoteChar: decode one (possibly escaped) character of s.
  * Returns false on a syntax error. *multibyte tells whether the value is a
  * rune (written as UTF-8) or a single byte. */
@@ -1079,7 +1068,7 @@ static bool unquote_char(const char *s, size_t n, char quote, int32_t *value, bo
         if (n < 2 + k)
             return false;
         for (size_t j = 0; j < k; j++) {
-            int x = hexval(s[2 + j]);
+            int x = sg_hex_digit((unsigned char)s[2 + j]);
             if (x < 0)
                 return false;
             if (v > 0x10ffff)
@@ -1273,13 +1262,13 @@ static int parse_uint0(const char *s, size_t n, uint64_t *out)
             underscores = true;
             continue;
         }
-        d = hexval(s[i]);
+        d = sg_hex_digit((unsigned char)s[i]);
         if (d < 0 || (unsigned)d >= base)
             return -1;
         if (v > (UINT64_MAX - (uint64_t)d) / base) {
             /* keep scanning for syntax errors first, as Go does */
             for (size_t j = i + 1; j < n; j++) {
-                int e = hexval(s[j]);
+                int e = sg_hex_digit((unsigned char)s[j]);
                 if (s[j] != '_' && (e < 0 || (unsigned)e >= base))
                     return -1;
             }

@@ -274,17 +274,6 @@ bool sg_web_ct_equal(struct sg_str a, struct sg_str b)
     return diff == 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode (and '+' -> ' ' for query strings) into the arena. */
 static bool decode(struct sg_arena *a, struct sg_str in, bool plus, struct sg_str *out)
 {
@@ -299,8 +288,8 @@ static bool decode(struct sg_arena *a, struct sg_str in, bool plus, struct sg_st
             int h, l;
             if (i + 2 >= in.len)
                 return false;
-            h = hexval(in.ptr[i + 1]);
-            l = hexval(in.ptr[i + 2]);
+            h = sg_hex_digit((unsigned char)in.ptr[i + 1]);
+            l = sg_hex_digit((unsigned char)in.ptr[i + 2]);
             if (h < 0 || l < 0)
                 return false;
             o[n++] = (char)(h * 16 + l);
