@@ -102,6 +102,17 @@ bool sg_rune_is_print(uint32_t r);
 /* One rune as Go's quoting writes it inside `quote` quotes (the escape
  * rules of strconv.Quote / QuoteRune). */
 SG_NODISCARD int sg_quote_go_rune(uint32_t r, char quote, struct sg_buf *out);
+/* One backslash escape of a Go string or rune literal, read as
+ * strconv.UnquoteChar reads it. s points just after the backslash (n bytes
+ * left); quote is the literal's quote ('"' or '\''), the only quote that
+ * may be escaped. \a \b \f \n \r \t \v \\ and the quote are themselves;
+ * \xHH and three octal digits (at most \377) are a byte; \uHHHH and
+ * \UHHHHHHHH are a rune, neither a surrogate nor above U+10FFFF. On
+ * success *value is the byte or rune, *is_rune tells which (a rune is
+ * written as UTF-8, a byte as it is) and *used counts the bytes read after
+ * the backslash; false on a malformed escape. */
+bool sg_unquote_go_escape(const char *s, size_t n, char quote, uint32_t *value, bool *is_rune,
+                          size_t *used);
 
 /* True for [a-zA-Z_][a-zA-Z0-9_]* (label names) and, with colons, metric
  * names [a-zA-Z_:][a-zA-Z0-9_:]*. */

@@ -6,6 +6,9 @@
  * other non-printable runes. Printability follows Go's strconv.IsPrint
  * (print_table.h, generated). Decoding follows Go's utf8.DecodeRune:
  * overlong forms, surrogates and values above U+10FFFF are one invalid byte.
+ * The way back, one escape of a quoted literal as strconv.UnquoteChar reads
+ * it, is here too; the loops around it (which quotes, which raw bytes pass)
+ * differ between PromQL and templates and stay with them.
  */
 #include <string.h>
 
@@ -153,6 +156,94 @@ int sg_quote_go_rune(uint32_t r, char quote, struct sg_buf *out)
         }
     }
     return sg_buf_append(out, tmp, n);
+}
+
+bool sg_unquote_go_escape(const char *s, size_t n, char quote, uint32_t *value, bool *is_rune,
+                          size_t *used)
+{
+    uint32_t v = 0;
+    size_t k;
+    char c;
+
+    if (n == 0)
+        return false;
+    c = s[0];
+    *is_rune = false;
+    *used = 1;
+    switch (c) {
+    case 'a':
+        *value = '\a';
+        return true;
+    case 'b':
+        *value = '\b';
+        return true;
+    case 'f':
+        *value = '\f';
+        return true;
+    case 'n':
+        *value = '\n';
+        return true;
+    case 'r':
+        *value = '\r';
+        return true;
+    case 't':
+        *value = '\t';
+        return true;
+    case 'v':
+        *value = '\v';
+        return true;
+    case '\\':
+        *value = '\\';
+        return true;
+    case '\'':
+    case '"':
+        if (c != quote)
+            return false;
+        *value = (uint32_t)c;
+        return true;
+    case 'x':
+    case 'u':
+    case 'U':
+        k = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+        if (n < 1 + k)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            int d = sg_hex_digit((unsigned char)s[j]);
+            if (d < 0)
+                return false;
+            v = (v << 4) | (uint32_t)d;
+        }
+        *used = 1 + k;
+        if (c != 'x') {
+            if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+                return false;
+            *is_rune = true;
+        }
+        *value = v;
+        return true;
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+        if (n < 3)
+            return false;
+        for (size_t j = 0; j < 3; j++) {
+            if (s[j] < '0' || s[j] > '7')
+                return false;
+            v = (v << 3) | (uint32_t)(s[j] - '0');
+        }
+        if (v > 255)
+            return false;
+        *value = v;
+        *used = 3;
+        return true;
+    default:
+        return false;
+    }
 }
 
 int sg_quote_go(struct sg_str s, struct sg_buf *out)

@@ -825,6 +825,9 @@ void sg_promql__tok_desc(const char *src, const struct sg_tok *t, char *buf, siz
 
 /* ---- unquoting ------------------------------------------------------------------- */
 
+/* strutil.Unquote writes a \u escape of a surrogate as U+FFFD; the lexer
+ * has rejected those already, so sg_unquote_go_escape's stricter reading
+ * (strconv's) gives the same results on every lexed token. */
 int sg_promql__unquote(struct sg_arena *a, const char *s, size_t n, struct sg_str *out)
 {
     char quote, *buf;
@@ -848,6 +851,9 @@ int sg_promql__unquote(struct sg_arena *a, const char *s, size_t n, struct sg_st
     if (!buf)
         return SG_ENOMEM;
     for (i = 0; i < n;) {
+        uint32_t v;
+        bool is_rune;
+        size_t used;
         char c = s[i];
         if (c == quote)
             return SG_EPARSE;
@@ -856,95 +862,14 @@ int sg_promql__unquote(struct sg_arena *a, const char *s, size_t n, struct sg_st
             i++;
             continue;
         }
-        if (i + 1 >= n)
+        if (!sg_unquote_go_escape(s + i + 1, n - i - 1, quote, &v, &is_rune, &used))
             return SG_EPARSE;
-        c = s[i + 1];
-        i += 2;
-        switch (c) {
-        case 'a':
-            buf[o++] = '\a';
-            break;
-        case 'b':
-            buf[o++] = '\b';
-            break;
-        case 'f':
-            buf[o++] = '\f';
-            break;
-        case 'n':
-            buf[o++] = '\n';
-            break;
-        case 'r':
-            buf[o++] = '\r';
-            break;
-        case 't':
-            buf[o++] = '\t';
-            break;
-        case 'v':
-            buf[o++] = '\v';
-            break;
-        case '\\':
-            buf[o++] = '\\';
-            break;
-        case '\'':
-        case '"':
-            if (c != quote)
-                return SG_EPARSE;
-            buf[o++] = c;
-            break;
-        case 'x':
-        case 'u':
-        case 'U': {
-            int k = c == 'x' ? 2 : c == 'u' ? 4 : 8;
-            uint32_t v = 0;
-            if (n - i < (size_t)k)
-                return SG_EPARSE;
-            for (int j = 0; j < k; j++) {
-                int d = sg_hex_digit((unsigned char)s[i + (size_t)j]);
-                if (d < 0)
-                    return SG_EPARSE;
-                v = (v << 4) | (uint32_t)d;
-            }
-            i += (size_t)k;
-            if (c == 'x') {
-                buf[o++] = (char)v;
-            } else {
-                char enc[4];
-                size_t w;
-                if (v > 0x10FFFF)
-                    return SG_EPARSE;
-                /* an escape is never longer than the bytes it encodes */
-                w = sg_utf8_encode(v, enc);
-                memcpy(buf + o, enc, w);
-                o += w;
-            }
-            break;
-        }
-        case '0':
-        case '1':
-        case '2':
-        case '3':
-        case '4':
-        case '5':
-        case '6':
-        case '7': {
-            uint32_t v = (uint32_t)(c - '0');
-            if (n - i < 2)
-                return SG_EPARSE;
-            for (int j = 0; j < 2; j++) {
-                char d = s[i + (size_t)j];
-                if (d < '0' || d > '7')
-                    return SG_EPARSE;
-                v = (v << 3) | (uint32_t)(d - '0');
-            }
-            i += 2;
-            if (v > 255)
-                return SG_EPARSE;
+        i += 1 + used;
+        /* an escape is never longer than the bytes it encodes */
+        if (is_rune)
+            o += sg_utf8_encode(v, buf + o);
+        else
             buf[o++] = (char)v;
-            break;
-        }
-        default:
-            return SG_EPARSE;
-        }
     }
     buf[o] = '\0';
     *out = sg_str_make(buf, o);

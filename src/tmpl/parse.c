@@ -1014,6 +1014,7 @@ static bool unquote_char(const char *s, size_t n, char quote, int32_t *value, bo
                          size_t *used)
 {
     unsigned char c;
+    uint32_t v;
     size_t w;
 
     if (n == 0)
@@ -1033,93 +1034,11 @@ static bool unquote_char(const char *s, size_t n, char quote, int32_t *value, bo
         *used = 1;
         return true;
     }
-    if (n <= 1)
+    if (!sg_unquote_go_escape(s + 1, n - 1, quote, &v, multibyte, &w))
         return false;
-    c = (unsigned char)s[1];
-    *used = 2;
-    *multibyte = false;
-    switch (c) {
-    case 'a':
-        *value = '\a';
-        return true;
-    case 'b':
-        *value = '\b';
-        return true;
-    case 'f':
-        *value = '\f';
-        return true;
-    case 'n':
-        *value = '\n';
-        return true;
-    case 'r':
-        *value = '\r';
-        return true;
-    case 't':
-        *value = '\t';
-        return true;
-    case 'v':
-        *value = '\v';
-        return true;
-    case 'x':
-    case 'u':
-    case 'U': {
-        size_t k = c == 'x' ? 2 : c == 'u' ? 4 : 8;
-        int32_t v = 0;
-        if (n < 2 + k)
-            return false;
-        for (size_t j = 0; j < k; j++) {
-            int x = sg_hex_digit((unsigned char)s[2 + j]);
-            if (x < 0)
-                return false;
-            if (v > 0x10ffff)
-                return false;
-            v = (v << 4) | x;
-        }
-        *used = 2 + k;
-        if (c == 'x') {
-            *value = v;
-            return true;
-        }
-        if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-            return false;
-        *value = v;
-        *multibyte = true;
-        return true;
-    }
-    case '0':
-    case '1':
-    case '2':
-    case '3':
-    case '4':
-    case '5':
-    case '6':
-    case '7': {
-        int32_t v = c - '0';
-        if (n < 4)
-            return false;
-        for (size_t j = 2; j < 4; j++) {
-            if (s[j] < '0' || s[j] > '7')
-                return false;
-            v = v * 8 + (s[j] - '0');
-        }
-        if (v > 255)
-            return false;
-        *value = v;
-        *used = 4;
-        return true;
-    }
-    case '\\':
-        *value = '\\';
-        return true;
-    case '\'':
-    case '"':
-        if (c != (unsigned char)quote)
-            return false;
-        *value = c;
-        return true;
-    default:
-        return false;
-    }
+    *value = (int32_t)v;
+    *used = 1 + w;
+    return true;
 }
 
 static bool valid_utf8(const char *s, size_t n)
