@@ -190,6 +190,59 @@ static void quote_like_go(void **state)
     sg_buf_cleanup(&b);
 }
 
+/* Go's strconv.UnquoteChar on the text after a backslash. */
+static void unquote_escape_like_go(void **state)
+{
+    static const struct {
+        const char *in;
+        char quote;
+        bool ok, is_rune;
+        uint32_t value;
+        size_t used;
+    } rows[] = {
+        {"n", '"', true, false, '\n', 1},
+        {"\\", '"', true, false, '\\', 1},
+        {"\"", '"', true, false, '"', 1},
+        {"'", '"', false, false, 0, 0},
+        {"'", '\'', true, false, '\'', 1},
+        {"x4A", '"', true, false, 0x4A, 3},
+        {"xfF", '"', true, false, 0xFF, 3},
+        {"x4", '"', false, false, 0, 0},
+        {"xg0", '"', false, false, 0, 0},
+        {"101", '"', true, false, 'A', 3},
+        {"377", '"', true, false, 0xFF, 3},
+        {"400", '"', false, false, 0, 0},
+        {"18", '"', false, false, 0, 0},
+        {"u00e9z", '"', true, true, 0xE9, 5},
+        {"ud800", '"', false, false, 0, 0},
+        {"U0010FFFF", '"', true, true, 0x10FFFF, 9},
+        {"U00110000", '"', false, false, 0, 0},
+        {"UFFFFFFFF", '"', false, false, 0, 0},
+        {"q", '"', false, false, 0, 0},
+        {"", '"', false, false, 0, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < SG_ARRAY_LEN(rows); i++) {
+        uint32_t v = 0;
+        bool is_rune = false;
+        size_t used = 0;
+        bool ok = sg_unquote_go_escape(rows[i].in, strlen(rows[i].in), rows[i].quote, &v,
+                                       &is_rune, &used);
+        if (ok != rows[i].ok)
+            fail_msg("\\%s: ok %d", rows[i].in, ok);
+        if (!ok)
+            continue;
+        assert_int_equal(v, rows[i].value);
+        assert_int_equal(is_rune, rows[i].is_rune);
+        assert_int_equal(used, rows[i].used);
+    }
+    assert_int_equal(sg_hex_digit('0'), 0);
+    assert_int_equal(sg_hex_digit('F'), 15);
+    assert_int_equal(sg_hex_digit('g'), -1);
+    assert_int_equal(sg_hex_digit(0xFFFFFFFFu), -1);
+}
+
 static void names_valid(void **state)
 {
     (void)state;
@@ -572,6 +625,7 @@ int main(void)
         cmocka_unit_test(builder_edits),
         cmocka_unit_test(format_metric_forms),
         cmocka_unit_test(quote_like_go),
+        cmocka_unit_test(unquote_escape_like_go),
         cmocka_unit_test(names_valid),
         cmocka_unit_test(regex_basic_semantics),
         cmocka_unit_test(regex_table),
