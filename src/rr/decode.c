@@ -28,8 +28,6 @@
 
 #include "rr/rr_int.h"
 
-#define MAX_LABELS 4096 /* per series */
-
 enum fstate { F_LEN, F_CRC, F_PAYLOAD };
 
 struct qacc {
@@ -65,8 +63,7 @@ struct sg_rr_decoder {
     bool s_unordered;
     uint64_t decoded;
     /* labels of the frame being decoded */
-    struct sg_label *lbuf;
-    size_t lcap;
+    struct sg_rr__lscratch lbuf; /* the labels of the series being read */
     /* SAMPLES */
     struct sg_buf body;
     struct sg_rr_stats stats;
@@ -76,25 +73,13 @@ struct sg_rr_decoder {
 
 static int mem_err(struct sg_rr_decoder *d, struct sg_err *err)
 {
-    if (d->arena->max_bytes)
-        return sg_err_set(err, SG_ELIMIT,
-                          "the result does not fit in its memory cap of %zu bytes",
-                          d->arena->max_bytes);
-    return sg_err_set(err, SG_ENOMEM, "out of memory decoding the response");
+    return sg_rr__mem_err(d->arena, err);
 }
 
 static int fail(struct sg_rr_decoder *d, int rc)
 {
     d->failed = true;
     return rc;
-}
-
-static bool label_dropped(const struct sg_rr_decode_query *q, struct sg_str name)
-{
-    for (size_t i = 0; i < q->ndrop_labels; i++)
-        if (sg_str_eq(q->drop_labels[i], name))
-            return true;
-    return false;
 }
 
 /* Append the series being assembled to its query's result. */
@@ -244,26 +229,19 @@ bad:
                       (unsigned long long)d->stats.frames + 1);
 }
 
-static int label_name_cmp(const void *a, const void *b)
-{
-    const struct sg_label *x = a, *y = b;
-    return sg_str_cmp(x->name, y->name);
-}
-
 static int decode_series(struct sg_rr_decoder *d, size_t qi, struct pb series, struct sg_err *err)
 {
     const struct sg_rr_decode_query *q = &d->qs[qi];
     struct pb r = series;
     uint64_t field;
     unsigned wt;
-    size_t nl = 0;
-    bool ordered = true;
+    const struct sg_label *dup;
     int rc;
 
     /* pass 1: labels */
+    sg_rr__lscratch_reset(&d->lbuf);
     while (r.p < r.end) {
-        struct pb lab, lr;
-        struct sg_label l = {{"", 0}, {"", 0}};
+        struct pb lab;
         if (!pb_key(&r, &field, &wt))
             goto bad;
         if (field != 1 || wt != 2) {
@@ -273,66 +251,25 @@ static int decode_series(struct sg_rr_decoder *d, size_t qi, struct pb series, s
         }
         if (!pb_bytes(&r, &lab))
             goto bad;
-        lr = lab;
-        while (lr.p < lr.end) {
-            struct pb s;
-            uint64_t f;
-            unsigned w;
-            if (!pb_key(&lr, &f, &w))
-                goto bad;
-            if ((f == 1 || f == 2) && w == 2) {
-                if (!pb_bytes(&lr, &s))
-                    goto bad;
-                if (f == 1)
-                    l.name = sg_str_make((const char *)s.p, (size_t)(s.end - s.p));
-                else
-                    l.value = sg_str_make((const char *)s.p, (size_t)(s.end - s.p));
-            } else if (!pb_skip(&lr, w)) {
-                goto bad;
-            }
-        }
-        if (label_dropped(q, l.name))
-            continue;
-        if (nl == MAX_LABELS)
-            return sg_err_set(err, SG_ELIMIT, "a series has more than %d labels",
-                              MAX_LABELS);
-        if (nl == d->lcap) {
-            size_t cap = d->lcap ? d->lcap * 2 : 32;
-            struct sg_label *v = sg_reallocarray(d->lbuf, cap, sizeof(*v));
-            if (!v)
-                return sg_err_set(err, SG_ENOMEM, "out of memory");
-            d->lbuf = v;
-            d->lcap = cap;
-        }
-        if (nl && sg_str_cmp(d->lbuf[nl - 1].name, l.name) >= 0)
-            ordered = false;
-        d->lbuf[nl++] = l;
+        rc = sg_rr__lscratch_add(&d->lbuf, q, lab, err);
+        if (rc == SG_EPROTO)
+            goto bad;
+        if (rc != SG_OK)
+            return rc;
     }
-    if (!ordered) {
-        qsort(d->lbuf, nl, sizeof(*d->lbuf), label_name_cmp);
-        for (size_t i = 1; i < nl; i++)
-            if (sg_str_eq(d->lbuf[i].name, d->lbuf[i - 1].name))
-                return sg_err_set(err, SG_EPROTO,
-                                  "frame %llu: label \"%.*s\" appears twice in a series",
-                                  (unsigned long long)d->stats.frames + 1,
-                                  (int)(d->lbuf[i].name.len > 200 ? 200 : d->lbuf[i].name.len),
-                                  d->lbuf[i].name.ptr);
-    }
+    dup = sg_rr__lscratch_sort(&d->lbuf);
+    if (dup)
+        return sg_err_set(err, SG_EPROTO, "frame %llu: label \"%.*s\" appears twice in a series",
+                          (unsigned long long)d->stats.frames + 1,
+                          (int)(dup->name.len > 200 ? 200 : dup->name.len), dup->name.ptr);
     /* the same series as in the last frame? */
-    struct sg_labels ls = {d->lbuf, (uint32_t)nl};
+    struct sg_labels ls = {d->lbuf.v, (uint32_t)d->lbuf.count};
     if (!d->have_cur || d->cur_q != qi || sg_rr__labels_cmp(&d->cur, &ls) != 0) {
         rc = flush_series(d, err);
         if (rc != SG_OK)
             return rc;
-        d->cur.count = (uint32_t)nl;
-        d->cur.v = sg_arena_alloc_array(d->arena, nl ? nl : 1, sizeof(*d->cur.v));
-        if (!d->cur.v)
+        if (sg_rr__lscratch_copy(&d->lbuf, d->arena, &d->cur) != SG_OK)
             return mem_err(d, err);
-        for (size_t i = 0; i < nl; i++) {
-            if (sg_arena_str(d->arena, d->lbuf[i].name, &d->cur.v[i].name) != SG_OK ||
-                sg_arena_str(d->arena, d->lbuf[i].value, &d->cur.v[i].value) != SG_OK)
-                return mem_err(d, err);
-        }
         d->cur_q = qi;
         d->have_cur = true;
     }
@@ -579,7 +516,7 @@ void sg_rr_decoder_free(struct sg_rr_decoder *d)
     sg_free(d->acc);
     sg_free(d->fbuf);
     sg_free(d->s);
-    sg_free(d->lbuf);
+    sg_free(d->lbuf.v);
     sg_buf_cleanup(&d->body);
     sg_arena_cleanup(&d->own);
     sg_free(d);

@@ -84,6 +84,42 @@ static inline bool pb_skip(struct pb *r, unsigned wt)
 }
 
 
+/* ---- one series' labels while it is decoded (series.c) ------------------------ */
+
+#define SG_RR_MAX_LABELS 4096 /* per series */
+
+/* Views into the response body, in wire order, without the labels the
+ * query drops. v is the decoder's scratch array, grown with sg_reallocarray
+ * and released with sg_free by its owner; count restarts at 0 per series. */
+struct sg_rr__lscratch {
+    struct sg_label *v;
+    size_t count, cap;
+    bool ordered; /* names strictly increasing so far */
+};
+
+/* Start a series: count 0, ordered. */
+void sg_rr__lscratch_reset(struct sg_rr__lscratch *ls);
+
+/* Decode the Label message m (name = 1, value = 2) and add it unless q
+ * drops its name. SG_EPROTO with no message when m is malformed (the
+ * caller names the place); SG_ELIMIT over SG_RR_MAX_LABELS and SG_ENOMEM
+ * with messages. */
+SG_NODISCARD int sg_rr__lscratch_add(struct sg_rr__lscratch *ls, const struct sg_rr_decode_query *q,
+                                     struct pb m, struct sg_err *err);
+
+/* Sort by name if they came out of order. Returns a label whose name
+ * appears twice, NULL when the names are distinct. */
+const struct sg_label *sg_rr__lscratch_sort(struct sg_rr__lscratch *ls);
+
+/* Copy the labels (names and values) into arena as *out. SG_ENOMEM when
+ * the arena refuses (the caller words it; see sg_rr__mem_err). */
+SG_NODISCARD int sg_rr__lscratch_copy(const struct sg_rr__lscratch *ls, struct sg_arena *arena,
+                                      struct sg_labels *out);
+
+/* The error for an arena that refuses: SG_ELIMIT naming its cap when it
+ * has one, else SG_ENOMEM. */
+int sg_rr__mem_err(const struct sg_arena *arena, struct sg_err *err);
+
 /* Prometheus's labels.Compare: pairwise by name then value; a prefix first. */
 int sg_rr__labels_cmp(const struct sg_labels *a, const struct sg_labels *b);
 

@@ -29,38 +29,13 @@
 
 #include "rr/rr_int.h"
 
-#define MAX_LABELS 4096
-
 struct sctx {
     const struct sg_rr_decode_limits *lim;
     struct sg_arena *arena;
-    struct sg_label *lbuf; /* scratch for one series' labels */
-    size_t lcap;
+    struct sg_rr__lscratch lbuf; /* one series' labels */
     uint64_t decoded;
     size_t qi;
 };
-
-static int mem_err(struct sg_arena *a, struct sg_err *err)
-{
-    if (a->max_bytes)
-        return sg_err_set(err, SG_ELIMIT,
-                          "the result does not fit in its memory cap of %zu bytes", a->max_bytes);
-    return sg_err_set(err, SG_ENOMEM, "out of memory decoding the response");
-}
-
-static bool dropped(const struct sg_rr_decode_query *q, struct sg_str name)
-{
-    for (size_t i = 0; i < q->ndrop_labels; i++)
-        if (sg_str_eq(q->drop_labels[i], name))
-            return true;
-    return false;
-}
-
-static int label_name_cmp(const void *a, const void *b)
-{
-    const struct sg_label *x = a, *y = b;
-    return sg_str_cmp(x->name, y->name);
-}
 
 static inline uint64_t load_le64(const uint8_t *p)
 {
@@ -113,11 +88,14 @@ static int decode_series(struct sctx *c, const struct sg_rr_decode_query *q, str
     struct pb r = ts;
     uint64_t field;
     unsigned wt;
-    size_t n = 0, nl = 0, i = 0, lo, hi;
-    bool ordered = true, lordered = true;
+    size_t n = 0, i = 0, lo, hi;
+    bool ordered = true;
     struct sg_sample *s;
+    const struct sg_label *dup;
+    int rc;
 
     *keep = false;
+    sg_rr__lscratch_reset(&c->lbuf);
     /* pass 1: count the samples, collect the labels (views into the body) */
     while (r.p < r.end) {
         struct pb sub;
@@ -134,39 +112,11 @@ static int decode_series(struct sctx *c, const struct sg_rr_decode_query *q, str
             n++;
             continue;
         }
-        struct sg_label l = {{"", 0}, {"", 0}};
-        while (sub.p < sub.end) {
-            struct pb v;
-            uint64_t f;
-            unsigned w;
-            if (!pb_key(&sub, &f, &w))
-                goto bad;
-            if ((f == 1 || f == 2) && w == 2) {
-                if (!pb_bytes(&sub, &v))
-                    goto bad;
-                if (f == 1)
-                    l.name = sg_str_make((const char *)v.p, (size_t)(v.end - v.p));
-                else
-                    l.value = sg_str_make((const char *)v.p, (size_t)(v.end - v.p));
-            } else if (!pb_skip(&sub, w)) {
-                goto bad;
-            }
-        }
-        if (dropped(q, l.name))
-            continue;
-        if (nl == MAX_LABELS)
-            return sg_err_set(err, SG_ELIMIT, "a series has more than %d labels", MAX_LABELS);
-        if (nl == c->lcap) {
-            size_t cap = c->lcap ? c->lcap * 2 : 32;
-            struct sg_label *v = sg_reallocarray(c->lbuf, cap, sizeof(*v));
-            if (!v)
-                return sg_err_set(err, SG_ENOMEM, "out of memory");
-            c->lbuf = v;
-            c->lcap = cap;
-        }
-        if (nl && sg_str_cmp(c->lbuf[nl - 1].name, l.name) >= 0)
-            lordered = false;
-        c->lbuf[nl++] = l;
+        rc = sg_rr__lscratch_add(&c->lbuf, q, sub, err);
+        if (rc == SG_EPROTO)
+            goto bad;
+        if (rc != SG_OK)
+            return rc;
     }
     if (n == 0)
         return SG_OK;
@@ -177,7 +127,7 @@ static int decode_series(struct sctx *c, const struct sg_rr_decode_query *q, str
     /* pass 2: the samples, straight into the arena */
     s = sg_arena_alloc_raw(c->arena, n * sizeof(*s));
     if (!s)
-        return mem_err(c->arena, err);
+        return sg_rr__mem_err(c->arena, err);
     r = ts;
     while (r.p < r.end) {
         struct pb sub;
@@ -219,22 +169,12 @@ static int decode_series(struct sctx *c, const struct sg_rr_decode_query *q, str
     out->samples = s + lo;
     out->count = hi - lo;
     /* labels: sorted by name, copied out of the body */
-    if (!lordered) {
-        qsort(c->lbuf, nl, sizeof(*c->lbuf), label_name_cmp);
-        for (size_t k = 1; k < nl; k++)
-            if (sg_str_eq(c->lbuf[k].name, c->lbuf[k - 1].name))
-                return sg_err_set(err, SG_EPROTO, "label \"%.*s\" appears twice in a series",
-                                  (int)(c->lbuf[k].name.len > 200 ? 200 : c->lbuf[k].name.len),
-                                  c->lbuf[k].name.ptr);
-    }
-    out->labels.v = sg_arena_alloc_array(c->arena, nl ? nl : 1, sizeof(*out->labels.v));
-    if (!out->labels.v)
-        return mem_err(c->arena, err);
-    for (size_t k = 0; k < nl; k++)
-        if (sg_arena_str(c->arena, c->lbuf[k].name, &out->labels.v[k].name) != SG_OK ||
-            sg_arena_str(c->arena, c->lbuf[k].value, &out->labels.v[k].value) != SG_OK)
-            return mem_err(c->arena, err);
-    out->labels.count = (uint32_t)nl;
+    dup = sg_rr__lscratch_sort(&c->lbuf);
+    if (dup)
+        return sg_err_set(err, SG_EPROTO, "label \"%.*s\" appears twice in a series",
+                          (int)(dup->name.len > 200 ? 200 : dup->name.len), dup->name.ptr);
+    if (sg_rr__lscratch_copy(&c->lbuf, c->arena, &out->labels) != SG_OK)
+        return sg_rr__mem_err(c->arena, err);
     *keep = true;
     return SG_OK;
 bad:
@@ -273,7 +213,7 @@ static int decode_result(struct sctx *c, const struct sg_rr_decode_query *q, str
         return SG_OK;
     v = sg_arena_alloc_array(c->arena, n, sizeof(*v));
     if (!v)
-        return mem_err(c->arena, err);
+        return sg_rr__mem_err(c->arena, err);
     r = qr;
     while (r.p < r.end) {
         struct pb ts;
@@ -315,7 +255,7 @@ int sg_rr__decode_samples(struct sg_buf *body, const struct sg_rr_decode_query *
 {
     size_t ulen = 0, nres = 0;
     char *raw = NULL;
-    struct sctx c = {lim, arena, NULL, 0, 0, 0};
+    struct sctx c = {lim, arena, {NULL, 0, 0, true}, 0, 0};
     struct pb r;
     uint64_t field;
     unsigned wt;
@@ -371,7 +311,7 @@ int sg_rr__decode_samples(struct sg_buf *body, const struct sg_rr_decode_query *
         c.qi++;
     }
 out:
-    sg_free(c.lbuf);
+    sg_free(c.lbuf.v);
     sg_free(raw);
     return rc;
 }
