@@ -78,20 +78,6 @@ static const char *raw_type(enum sg_vtype t)
     }
 }
 
-static const char *binop_name(enum sg_binop op)
-{
-    switch (op) {
-    case SG_OP_AND:
-        return "and";
-    case SG_OP_OR:
-        return "or";
-    case SG_OP_UNLESS:
-        return "unless";
-    default:
-        return "?";
-    }
-}
-
 static bool is_comparison(enum sg_binop op)
 {
     return op == SG_OP_EQL || op == SG_OP_NEQ || op == SG_OP_GTR || op == SG_OP_LSS ||
@@ -277,7 +263,7 @@ static void check_binary(struct checker *c, struct sg_node *n)
         n->u.bin.matching = vm = NULL;
     } else if (vm && is_set_op(op)) {
         if (vm->card == SG_CARD_ONE_TO_MANY || vm->card == SG_CARD_MANY_TO_ONE) {
-            cerr(c, n->off, "no grouping allowed for \"%s\" operation", binop_name(op));
+            cerr(c, n->off, "no grouping allowed for \"%s\" operation", sg_promql__binop_text(op));
             return;
         }
         if (vm->card != SG_CARD_MANY_TO_MANY) {
@@ -287,7 +273,7 @@ static void check_binary(struct checker *c, struct sg_node *n)
     }
     if ((lt == SG_VT_SCALAR || rt == SG_VT_SCALAR) && is_set_op(op))
         cerr(c, n->off, "set operator \"%s\" not allowed in binary scalar expression",
-             binop_name(op));
+             sg_promql__binop_text(op));
 }
 
 static enum sg_vtype check(struct checker *c, struct sg_node *n)

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "promql/eval_int.h"
+#include "promql/promql_int.h"
 
 int sg_promql__selectors(const struct sg_node *expr, const struct sg_node ***out, size_t *n);
 
@@ -36,14 +37,6 @@ struct plan_ctx {
     struct sg_arena *arena;
     bool failed, too_deep;
 };
-
-static const char *aggr_name(enum sg_aggop op)
-{
-    static const char *names[] = {"",       "sum",     "avg",    "count",  "min",
-                                  "max",    "group",   "stddev", "stdvar", "topk",
-                                  "bottomk", "count_values", "quantile"};
-    return (size_t)op < SG_ARRAY_LEN(names) ? names[op] : "";
-}
 
 static void add_selection(struct plan_ctx *c, const struct sg_node *n)
 {
@@ -114,7 +107,7 @@ static void add_selection(struct plan_ctx *c, const struct sg_node *n)
     for (size_t i = c->depth; i-- > 0;) {
         const struct sg_node *p = c->path[i];
         if (p->kind == SG_N_AGGR) {
-            func = aggr_name(p->u.aggr.op);
+            func = sg_promql__aggop_text(p->u.aggr.op);
             break;
         }
         if (p->kind == SG_N_CALL) {

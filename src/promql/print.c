@@ -32,7 +32,7 @@ static int put_duration(struct sg_buf *b, int64_t ms)
     return put(b, d);
 }
 
-static const char *binop_text(enum sg_binop op)
+const char *sg_promql__binop_text(enum sg_binop op)
 {
     switch (op) {
     case SG_OP_ADD:
@@ -71,7 +71,7 @@ static const char *binop_text(enum sg_binop op)
     return "?";
 }
 
-static const char *aggop_text(enum sg_aggop op)
+const char *sg_promql__aggop_text(enum sg_aggop op)
 {
     switch (op) {
     case SG_AGG_SUM:
@@ -251,7 +251,7 @@ static int print_node(const struct sg_node *n, struct sg_buf *b)
             rc = sg_buf_putc(b, ')');
         return rc;
     case SG_N_AGGR:
-        rc = put(b, aggop_text(n->u.aggr.op));
+        rc = put(b, sg_promql__aggop_text(n->u.aggr.op));
         if (rc == SG_OK && n->u.aggr.without) {
             rc = put(b, " without (");
             if (rc == SG_OK)
@@ -283,7 +283,7 @@ static int print_node(const struct sg_node *n, struct sg_buf *b)
         if (rc == SG_OK)
             rc = sg_buf_putc(b, ' ');
         if (rc == SG_OK)
-            rc = put(b, binop_text(n->u.bin.op));
+            rc = put(b, sg_promql__binop_text(n->u.bin.op));
         if (rc == SG_OK && n->u.bin.return_bool)
             rc = put(b, " bool");
         if (rc == SG_OK && vm && (vm->nlabels > 0 || vm->on)) {

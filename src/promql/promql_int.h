@@ -130,6 +130,11 @@ int sg_promql__parse_duration(const char *s, size_t n, int64_t *ms, char *msg, s
 int sg_promql__check(struct sg_node *root, struct sg_str src, const char *src_name,
                      struct sg_err *err);
 
+/* The text of an operator or aggregation as written in PromQL ("+",
+ * "unless", "count_values"); "?" for a value outside the enum. */
+const char *sg_promql__binop_text(enum sg_binop op);
+const char *sg_promql__aggop_text(enum sg_aggop op);
+
 /* Go's %q of a string / rune into buf. */
 int sg_promql__quote(struct sg_buf *b, const char *s, size_t n);
 
