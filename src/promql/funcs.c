@@ -894,67 +894,44 @@ static int lr_remember(struct ev *ev, struct lr_state *st, uint64_t in_hash,
     return SG_OK;
 }
 
-static int label_replace(struct ev_enh *enh, const struct ev_vector *in, struct ev_vector *out)
+/* The new value of the destination label of one series, into buf; *keep
+ * when its labels stay as they are. */
+typedef int (*relabel_value_fn)(struct ev_enh *enh, const struct ev_sample *s, struct sg_buf *buf,
+                                bool *keep);
+
+/* What label_replace and label_join share: per series, the labels with dst
+ * set to the value (removed when it is empty), worked out once per input
+ * label set and remembered in the state. */
+static int relabel(struct ev_enh *enh, const struct ev_vector *in, struct ev_vector *out,
+                   struct sg_str dst, relabel_value_fn value)
 {
     struct ev *ev = enh->ev;
     struct lr_state *st = enh->scratch;
-    struct sg_str dst = string_arg(enh->node, 1), repl = string_arg(enh->node, 2),
-                  src = string_arg(enh->node, 3), regex = string_arg(enh->node, 4);
     struct sg_buf buf;
     int rc = SG_OK;
 
-    if (!st) {
-        struct sg_err rerr;
-        struct sg_regex_opts ro = {0};
-        st = sg_calloc(1, sizeof(*st));
-        if (!st)
-            return oom(ev);
-        enh->scratch = st;
-        enh->scratch_free = lr_free;
-        sg_err_clear(&rerr);
-        ro.dot_matches_newline = ev->compat && ev->compat->regex_dot_all;
-        /* 2.42 compiles "^(?:" + regex + ")$" and nothing else, so a
-         * pattern that is only valid once wrapped (`a)(b`) is accepted */
-        ro.wrapped_only = true;
-        if (sg_regex_compile_in(ev->arena, regex, &ro, &st->re, &rerr) != SG_OK)
-            return sg_promql__fail(ev, SG_EEVAL,
-                                   "invalid regular expression in label_replace(): %.*s",
-                                   (int)regex.len, regex.ptr);
-        if (!sg_label_name_valid(dst))
-            return sg_promql__fail(ev, SG_EEVAL,
-                                   "invalid destination label name in label_replace(): %.*s",
-                                   (int)dst.len, dst.ptr);
-    }
     sg_buf_init(&buf, 1 << 24);
     for (size_t i = 0; rc == SG_OK && i < in->n; i++) {
         const struct ev_sample *s = &in->s[i];
         struct ev_sample o = *s;
         uint32_t ci = sg_promql__map_get(&st->cache, s->hash);
+        bool keep = false;
 
         if (ci != UINT32_MAX) {
             o.labels = st->ls[ci];
             o.hash = st->hash[ci];
         } else {
-            struct sg_str sv = sg_labels_get(&s->labels, src);
-            int64_t groups[2 * 64];
-            size_t ngroups = 0;
-            int m = sg_regex_match_groups(st->re, sv, groups, 64, &ngroups, ev->err);
-            if (m < 0)
-                rc = m;
-            else if (m == 0) {
+            sg_buf_reset(&buf);
+            rc = value(enh, s, &buf, &keep);
+            if (rc == SG_OK && keep) {
                 rc = lr_remember(ev, st, s->hash, &s->labels, &o.hash);
-            } else {
+            } else if (rc == SG_OK) {
                 struct sg_labels_builder b;
                 struct sg_str val;
-                sg_buf_reset(&buf);
-                rc = expand(&buf, repl, sv, groups, ngroups < 64 ? ngroups : 64, st->re);
-                if (rc == SG_OK)
-                    rc = sg_arena_str(ev->arena, sg_buf_view(&buf), &val);
+                rc = sg_arena_str(ev->arena, sg_buf_view(&buf), &val);
                 if (rc == SG_OK) {
                     sg_labels_builder_init(&b, ev->arena, &s->labels);
-                    sg_labels_builder_del(&b, dst);
-                    if (val.len > 0)
-                        sg_labels_builder_set(&b, dst, val);
+                    sg_labels_builder_set(&b, dst, val);
                     rc = sg_labels_builder_finish(&b, &o.labels);
                 }
                 if (rc == SG_OK)
@@ -970,22 +947,93 @@ static int label_replace(struct ev_enh *enh, const struct ev_vector *in, struct 
     return rc;
 }
 
-static int label_join(struct ev_enh *enh, const struct ev_vector *in, struct ev_vector *out)
+/* The per-call state, made on the first step. */
+static struct lr_state *lr_state(struct ev_enh *enh)
 {
-    struct ev *ev = enh->ev;
-    struct lr_state *st = enh->scratch;
-    const struct sg_node *n = enh->node;
-    struct sg_str dst = string_arg(n, 1), sep = string_arg(n, 2);
-    struct sg_buf buf;
-    int rc = SG_OK;
-
-    if (!st) {
-        st = sg_calloc(1, sizeof(*st));
+    if (!enh->scratch) {
+        struct lr_state *st = sg_calloc(1, sizeof(*st));
         if (!st)
-            return oom(ev);
+            return NULL;
         enh->scratch = st;
         enh->scratch_free = lr_free;
     }
+    return enh->scratch;
+}
+
+static int label_replace_value(struct ev_enh *enh, const struct ev_sample *s, struct sg_buf *buf,
+                               bool *keep)
+{
+    struct lr_state *st = enh->scratch;
+    struct sg_str repl = string_arg(enh->node, 2), src = string_arg(enh->node, 3);
+    struct sg_str sv = sg_labels_get(&s->labels, src);
+    int64_t groups[2 * 64];
+    size_t ngroups = 0;
+    int m = sg_regex_match_groups(st->re, sv, groups, 64, &ngroups, enh->ev->err);
+
+    if (m < 0)
+        return m;
+    if (m == 0) {
+        *keep = true;
+        return SG_OK;
+    }
+    if (expand(buf, repl, sv, groups, ngroups < 64 ? ngroups : 64, st->re) != SG_OK)
+        return oom(enh->ev);
+    return SG_OK;
+}
+
+static int label_replace(struct ev_enh *enh, const struct ev_vector *in, struct ev_vector *out)
+{
+    struct ev *ev = enh->ev;
+    struct lr_state *st = enh->scratch;
+    struct sg_str dst = string_arg(enh->node, 1), regex = string_arg(enh->node, 4);
+
+    if (!st) {
+        struct sg_err rerr;
+        struct sg_regex_opts ro = {0};
+        st = lr_state(enh);
+        if (!st)
+            return oom(ev);
+        sg_err_clear(&rerr);
+        ro.dot_matches_newline = ev->compat && ev->compat->regex_dot_all;
+        /* 2.42 compiles "^(?:" + regex + ")$" and nothing else, so a
+         * pattern that is only valid once wrapped (`a)(b`) is accepted */
+        ro.wrapped_only = true;
+        if (sg_regex_compile_in(ev->arena, regex, &ro, &st->re, &rerr) != SG_OK)
+            return sg_promql__fail(ev, SG_EEVAL,
+                                   "invalid regular expression in label_replace(): %.*s",
+                                   (int)regex.len, regex.ptr);
+        if (!sg_label_name_valid(dst))
+            return sg_promql__fail(ev, SG_EEVAL,
+                                   "invalid destination label name in label_replace(): %.*s",
+                                   (int)dst.len, dst.ptr);
+    }
+    return relabel(enh, in, out, dst, label_replace_value);
+}
+
+static int label_join_value(struct ev_enh *enh, const struct ev_sample *s, struct sg_buf *buf,
+                            bool *keep)
+{
+    const struct sg_node *n = enh->node;
+    struct sg_str sep = string_arg(n, 2);
+    int rc = SG_OK;
+
+    for (size_t k = 3; rc == SG_OK && k < n->u.call.nargs; k++) {
+        if (k > 3)
+            rc = sg_buf_append_str(buf, sep);
+        if (rc == SG_OK)
+            rc = sg_buf_append_str(buf, sg_labels_get(&s->labels, string_arg(n, k)));
+    }
+    return rc == SG_OK ? SG_OK : oom(enh->ev);
+}
+
+static int label_join(struct ev_enh *enh, const struct ev_vector *in, struct ev_vector *out)
+{
+    struct ev *ev = enh->ev;
+    const struct sg_node *n = enh->node;
+    struct sg_str dst = string_arg(n, 1);
+
+    if (!lr_state(enh))
+        return oom(ev);
     for (size_t k = 3; k < n->u.call.nargs; k++) {
         struct sg_str s = string_arg(n, k);
         if (!sg_label_name_valid(s))
@@ -997,45 +1045,7 @@ static int label_join(struct ev_enh *enh, const struct ev_vector *in, struct ev_
         return sg_promql__fail(ev, SG_EEVAL,
                                "invalid destination label name in label_join(): %.*s",
                                (int)dst.len, dst.ptr);
-    sg_buf_init(&buf, 1 << 24);
-    for (size_t i = 0; rc == SG_OK && i < in->n; i++) {
-        const struct ev_sample *s = &in->s[i];
-        struct ev_sample o = *s;
-        uint32_t ci = sg_promql__map_get(&st->cache, s->hash);
-
-        if (ci != UINT32_MAX) {
-            o.labels = st->ls[ci];
-            o.hash = st->hash[ci];
-        } else {
-            struct sg_labels_builder b;
-            struct sg_str val;
-            sg_buf_reset(&buf);
-            for (size_t k = 3; rc == SG_OK && k < n->u.call.nargs; k++) {
-                if (k > 3)
-                    rc = sg_buf_append_str(&buf, sep);
-                if (rc == SG_OK)
-                    rc = sg_buf_append_str(&buf, sg_labels_get(&s->labels, string_arg(n, k)));
-            }
-            if (rc == SG_OK)
-                rc = sg_arena_str(ev->arena, sg_buf_view(&buf), &val);
-            if (rc == SG_OK) {
-                sg_labels_builder_init(&b, ev->arena, &s->labels);
-                if (val.len == 0)
-                    sg_labels_builder_del(&b, dst);
-                else
-                    sg_labels_builder_set(&b, dst, val);
-                rc = sg_labels_builder_finish(&b, &o.labels);
-            }
-            if (rc == SG_OK)
-                rc = lr_remember(ev, st, s->hash, &o.labels, &o.hash);
-            else
-                rc = oom(ev);
-        }
-        if (rc == SG_OK && sg_promql__vec_push(out, &o) != SG_OK)
-            rc = oom(ev);
-    }
-    sg_buf_cleanup(&buf);
-    return rc;
+    return relabel(enh, in, out, dst, label_join_value);
 }
 
 /* ---- sort ------------------------------------------------------------------------------- */
