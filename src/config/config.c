@@ -686,38 +686,30 @@ static void bind_field(struct sg_bind *b, const struct sg_field *f, const struct
             *(const char **)p = s;
         break;
     }
-    case SG_FT_DURATION: {
-        struct sg_err e;
-        int64_t ms;
-        sg_err_clear(&e);
-        if (!plain_scalar(b, n, "a duration"))
-            return;
-        if (sg_duration_parse(n->value, &ms, &e) != SG_OK) {
-            sg_bind_error(b, SG_EINVAL, n, "%s", e.msg);
-            return;
-        }
-        if ((f->flags & SG_F_POSITIVE) && ms <= 0) {
-            sg_bind_error(b, SG_EINVAL, n, "must be greater than 0");
-            return;
-        }
-        *(int64_t *)p = ms;
-        break;
-    }
+    case SG_FT_DURATION:
     case SG_FT_SIZE: {
+        bool is_dur = f->type == SG_FT_DURATION;
         struct sg_err e;
-        uint64_t v;
+        int64_t ms = 0;
+        uint64_t v = 0;
+        int rc;
         sg_err_clear(&e);
-        if (!plain_scalar(b, n, "a size"))
+        if (!plain_scalar(b, n, is_dur ? "a duration" : "a size"))
             return;
-        if (sg_config_parse_size(n->value, &v, &e) != SG_OK) {
+        rc = is_dur ? sg_duration_parse(n->value, &ms, &e)
+                    : sg_config_parse_size(n->value, &v, &e);
+        if (rc != SG_OK) {
             sg_bind_error(b, SG_EINVAL, n, "%s", e.msg);
             return;
         }
-        if ((f->flags & SG_F_POSITIVE) && v == 0) {
+        if ((f->flags & SG_F_POSITIVE) && (is_dur ? ms <= 0 : v == 0)) {
             sg_bind_error(b, SG_EINVAL, n, "must be greater than 0");
             return;
         }
-        *(uint64_t *)p = v;
+        if (is_dur)
+            *(int64_t *)p = ms;
+        else
+            *(uint64_t *)p = v;
         break;
     }
     case SG_FT_UINT: {
