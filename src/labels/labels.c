@@ -345,21 +345,26 @@ bool sg_metric_name_valid(struct sg_str s)
 
 /* ---- printing ------------------------------------------------------------------ */
 
+/* name="value", after ", " unless it is the first. */
+static int put_pair(const struct sg_label *l, bool first, struct sg_buf *out)
+{
+    int rc = first ? SG_OK : sg_buf_append(out, ", ", 2);
+
+    if (rc == SG_OK)
+        rc = sg_buf_append_str(out, l->name);
+    if (rc == SG_OK)
+        rc = sg_buf_putc(out, '=');
+    if (rc == SG_OK)
+        rc = sg_quote_go(l->value, out);
+    return rc;
+}
+
 int sg_labels_format(const struct sg_labels *ls, struct sg_buf *out)
 {
     int rc = sg_buf_putc(out, '{');
 
-    for (uint32_t i = 0; rc == SG_OK && i < ls->count; i++) {
-        const struct sg_label *l = &ls->v[i];
-        if (i > 0)
-            rc = sg_buf_append(out, ", ", 2);
-        if (rc == SG_OK)
-            rc = sg_buf_append_str(out, l->name);
-        if (rc == SG_OK)
-            rc = sg_buf_putc(out, '=');
-        if (rc == SG_OK)
-            rc = sg_quote_go(l->value, out);
-    }
+    for (uint32_t i = 0; rc == SG_OK && i < ls->count; i++)
+        rc = put_pair(&ls->v[i], i == 0, out);
     if (rc == SG_OK)
         rc = sg_buf_putc(out, '}');
     return rc;
@@ -413,17 +418,8 @@ int sg_labels_format_metric(const struct sg_labels *ls, struct sg_buf *out)
     rc = sg_buf_append_str(out, name);
     if (rc == SG_OK)
         rc = sg_buf_putc(out, '{');
-    for (uint32_t k = 0; rc == SG_OK && k < n; k++) {
-        const struct sg_label *l = &ls->v[order[k]];
-        if (k > 0)
-            rc = sg_buf_append(out, ", ", 2);
-        if (rc == SG_OK)
-            rc = sg_buf_append_str(out, l->name);
-        if (rc == SG_OK)
-            rc = sg_buf_putc(out, '=');
-        if (rc == SG_OK)
-            rc = sg_quote_go(l->value, out);
-    }
+    for (uint32_t k = 0; rc == SG_OK && k < n; k++)
+        rc = put_pair(&ls->v[order[k]], k == 0, out);
     if (rc == SG_OK)
         rc = sg_buf_putc(out, '}');
     if (order != idx)
