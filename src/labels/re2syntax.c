@@ -870,6 +870,24 @@ static int parse_class(struct rp *p)
 
 static int parse_alternation(struct rp *p);
 
+/* A group after its opening: emits open, then the alternation up to the
+ * closing ')' and ")", and restores the flags to saved. */
+static int parse_group_body(struct rp *p, const char *open, unsigned saved)
+{
+    emits(p, open);
+    if (++p->depth > MAX_DEPTH)
+        return fail(p, "expression nests too deeply", p->s, p->len);
+    if (parse_alternation(p) != SG_OK)
+        return p->rc;
+    p->depth--;
+    if (at_end(p))
+        return fail(p, "missing closing )", p->s, p->len);
+    p->pos++;
+    p->flags = saved;
+    emits(p, ")");
+    return SG_OK;
+}
+
 /* Parse {min,max}; Go's parseRepeat. *ok false when it is not a repeat
  * (then '{' is a literal). min -1 when a number is too big. */
 static void parse_repeat(struct rp *p, size_t at, int *min, int *max, size_t *after, bool *ok)
@@ -1034,18 +1052,9 @@ static int parse_concat(struct rp *p)
                         p->names[p->nnames++] = sg_str_make(p->s + nfrom, nto - nfrom);
                     }
                     p->pos = nto + 1;
-                    emits(p, "(");
-                    if (++p->depth > MAX_DEPTH)
-                        return fail(p, "expression nests too deeply", p->s, p->len);
-                    if (parse_alternation(p) != SG_OK)
+                    if (parse_group_body(p, "(", saved) != SG_OK)
                         return p->rc;
                     atom_need = p->alt_need;
-                    p->depth--;
-                    if (at_end(p))
-                        return fail(p, "missing closing )", p->s, p->len);
-                    p->pos++;
-                    p->flags = saved;
-                    emits(p, ")");
                     break;
                 }
                 /* flags, maybe a non-capturing group */
@@ -1088,18 +1097,9 @@ static int parse_concat(struct rp *p)
                                 break;
                             }
                             p->flags = flags;
-                            emits(p, "(?:");
-                            if (++p->depth > MAX_DEPTH)
-                                return fail(p, "expression nests too deeply", p->s, p->len);
-                            if (parse_alternation(p) != SG_OK)
+                            if (parse_group_body(p, "(?:", saved) != SG_OK)
                                 return p->rc;
                             atom_need = p->alt_need;
-                            p->depth--;
-                            if (at_end(p))
-                                return fail(p, "missing closing )", p->s, p->len);
-                            p->pos++;
-                            p->flags = saved;
-                            emits(p, ")");
                             break;
                         } else {
                             return fail_span(p, "invalid or unsupported Perl syntax", tok, p->pos);
@@ -1112,18 +1112,9 @@ static int parse_concat(struct rp *p)
                 unsigned saved = p->flags;
                 p->ncap++;
                 p->pos++;
-                emits(p, "(");
-                if (++p->depth > MAX_DEPTH)
-                    return fail(p, "expression nests too deeply", p->s, p->len);
-                if (parse_alternation(p) != SG_OK)
+                if (parse_group_body(p, "(", saved) != SG_OK)
                     return p->rc;
                 atom_need = p->alt_need;
-                p->depth--;
-                if (at_end(p))
-                    return fail(p, "missing closing )", p->s, p->len);
-                p->pos++;
-                p->flags = saved;
-                emits(p, ")");
             }
             break;
         case '^':
