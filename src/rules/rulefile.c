@@ -397,6 +397,19 @@ static bool is_merge_key(const struct sg_yaml_node *k)
            (!k->tag || strcmp(k->tag, "!") == 0 || tag_is(k->tag, "!!merge"));
 }
 
+/* Whether a mapping key counts: false after reporting a wrong tag (then
+ * *ok, when given, becomes false) and for a plain null key, which yaml.v3
+ * drops. */
+static bool key_used(struct loader *L, const struct sg_yaml_node *k, bool *ok)
+{
+    if (!check_tag(L, k)) {
+        if (ok)
+            *ok = false;
+        return false;
+    }
+    return !(sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN);
+}
+
 static bool fields_have(const struct fields *f, struct sg_str key)
 {
     for (size_t i = 0; i < f->n; i++) {
@@ -580,12 +593,8 @@ static bool dec_string_map(struct loader *L, const struct sg_yaml_node *n, struc
     for (size_t i = 0; i < f.n; i++) {
         const struct sg_yaml_node *k = f.v[i].key, *val = f.v[i].value;
         struct sg_str key = {"", 0}, value = {"", 0};
-        if (!check_tag(L, k)) {
-            ok = false;
+        if (!key_used(L, k, &ok))
             continue;
-        }
-        if (sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN)
-            continue; /* a null key is dropped */
         key = k->value;
         if (val->kind != SG_YAML_SCALAR) {
             type_error(L, val, "string");
@@ -709,11 +718,7 @@ static bool dec_rule(struct loader *L, const struct sg_yaml_node *n, struct raw_
         return false;
     for (size_t i = 0; i < f.n; i++) {
         const struct sg_yaml_node *k = f.v[i].key, *v = f.v[i].value;
-        if (!check_tag(L, k)) {
-            ok = false;
-            continue;
-        }
-        if (sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN)
+        if (!key_used(L, k, &ok))
             continue;
         if (sg_str_eq_c(k->value, "record")) {
             r->record = v;
@@ -753,11 +758,7 @@ static bool dec_group(struct loader *L, const struct sg_yaml_node *n, struct raw
         return false;
     for (size_t i = 0; i < f.n; i++) {
         const struct sg_yaml_node *k = f.v[i].key, *v = f.v[i].value;
-        if (!check_tag(L, k)) {
-            ok = false;
-            continue;
-        }
-        if (sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN)
+        if (!key_used(L, k, &ok))
             continue;
         if (sg_str_eq_c(k->value, "name")) {
             ok &= dec_string(L, v, &g->name);
@@ -1109,9 +1110,7 @@ static int load_text(struct loader *L, size_t *nrules_out)
             if (collect_fields(L, root, &f, NULL, 0)) {
                 for (size_t i = 0; i < f.n && !L->fatal; i++) {
                     const struct sg_yaml_node *k = f.v[i].key, *v = f.v[i].value;
-                    if (!check_tag(L, k))
-                        continue;
-                    if (sg_yaml_is_null(k) && k->style == SG_YAML_PLAIN)
+                    if (!key_used(L, k, NULL))
                         continue;
                     if (!sg_str_eq_c(k->value, "groups")) {
                         ERR_AT(L, k, "field %.*s not found in type rulefmt.RuleGroups",
