@@ -696,8 +696,7 @@ static void bind_field(struct sg_bind *b, const struct sg_field *f, const struct
         sg_err_clear(&e);
         if (!plain_scalar(b, n, is_dur ? "a duration" : "a size"))
             return;
-        rc = is_dur ? sg_duration_parse(n->value, &ms, &e)
-                    : sg_config_parse_size(n->value, &v, &e);
+        rc = is_dur ? sg_duration_parse(n->value, &ms, &e) : sg_config_parse_size(n->value, &v, &e);
         if (rc != SG_OK) {
             sg_bind_error(b, SG_EINVAL, n, "%s", e.msg);
             return;

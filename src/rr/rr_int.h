@@ -83,7 +83,6 @@ static inline bool pb_skip(struct pb *r, unsigned wt)
     }
 }
 
-
 /* ---- one series' labels while it is decoded (series.c) ------------------------ */
 
 #define SG_RR_MAX_LABELS 4096 /* per series */

@@ -22,8 +22,7 @@ static int str_cmp(struct sg_str a, struct sg_str b)
 int sg_rr__mem_err(const struct sg_arena *arena, struct sg_err *err)
 {
     if (arena->max_bytes)
-        return sg_err_set(err, SG_ELIMIT,
-                          "the result does not fit in its memory cap of %zu bytes",
+        return sg_err_set(err, SG_ELIMIT, "the result does not fit in its memory cap of %zu bytes",
                           arena->max_bytes);
     return sg_err_set(err, SG_ENOMEM, "out of memory decoding the response");
 }
@@ -42,8 +41,8 @@ static bool dropped(const struct sg_rr_decode_query *q, struct sg_str name)
     return false;
 }
 
-int sg_rr__lscratch_add(struct sg_rr__lscratch *ls, const struct sg_rr_decode_query *q,
-                        struct pb m, struct sg_err *err)
+int sg_rr__lscratch_add(struct sg_rr__lscratch *ls, const struct sg_rr_decode_query *q, struct pb m,
+                        struct sg_err *err)
 {
     struct sg_label l = {{"", 0}, {"", 0}};
 
