@@ -267,6 +267,27 @@ static void unknown_keys_and_type_errors_are_collected(void **state)
     sg_arena_cleanup(&a);
 }
 
+/* The fields of the test group "one" after its interval, and a second
+ * document that is never read. */
+#define ONE_TEST_REST                                                                              \
+    "    external_labels: {z: '1', a: 2}\n"                                                        \
+    "    external_url: http://x\n"                                                                 \
+    "    input_series:\n"                                                                          \
+    "      - series: up\n"                                                                         \
+    "        values: 1 2\n"                                                                        \
+    "    alert_rule_test:\n"                                                                       \
+    "      - eval_time: 5m\n"                                                                      \
+    "        alertname: A\n"                                                                       \
+    "        exp_alerts:\n"                                                                        \
+    "          - exp_labels: {b: x, a: y}\n"                                                       \
+    "            exp_annotations: {s: t}\n"                                                        \
+    "          - {}\n"                                                                             \
+    "    promql_expr_test:\n"                                                                      \
+    "      - expr: up\n"                                                                           \
+    "        eval_time: 1m\n"                                                                      \
+    "---\n"                                                                                        \
+    "ignored: [\n"
+
 static void whole_file_decodes(void **state)
 {
     struct sg_arena a;
@@ -280,24 +301,7 @@ static void whole_file_decodes(void **state)
                        "  interval: 1m\n"
                        "tests:\n"
                        "  - name: one\n"
-                       "    <<: *base\n"
-                       "    external_labels: {z: '1', a: 2}\n"
-                       "    external_url: http://x\n"
-                       "    input_series:\n"
-                       "      - series: up\n"
-                       "        values: 1 2\n"
-                       "    alert_rule_test:\n"
-                       "      - eval_time: 5m\n"
-                       "        alertname: A\n"
-                       "        exp_alerts:\n"
-                       "          - exp_labels: {b: x, a: y}\n"
-                       "            exp_annotations: {s: t}\n"
-                       "          - {}\n"
-                       "    promql_expr_test:\n"
-                       "      - expr: up\n"
-                       "        eval_time: 1m\n"
-                       "---\n"
-                       "ignored: [\n";
+                       "    <<: *base\n" ONE_TEST_REST;
 
     (void)state;
     sg_arena_init(&a, 1 << 20);
@@ -313,24 +317,7 @@ static void whole_file_decodes(void **state)
            "group_eval_order: [g1, g2]\n"
            "tests:\n"
            "  - name: one\n"
-           "    <<: &base {interval: 1m}\n"
-           "    external_labels: {z: '1', a: 2}\n"
-           "    external_url: http://x\n"
-           "    input_series:\n"
-           "      - series: up\n"
-           "        values: 1 2\n"
-           "    alert_rule_test:\n"
-           "      - eval_time: 5m\n"
-           "        alertname: A\n"
-           "        exp_alerts:\n"
-           "          - exp_labels: {b: x, a: y}\n"
-           "            exp_annotations: {s: t}\n"
-           "          - {}\n"
-           "    promql_expr_test:\n"
-           "      - expr: up\n"
-           "        eval_time: 1m\n"
-           "---\n"
-           "ignored: [\n";
+           "    <<: &base {interval: 1m}\n" ONE_TEST_REST;
     if (parse_file(text, &a, &f, &msg, &err) != SG_OK)
         fail_msg("%s", sg_buf_cstr(&msg));
     assert_int_equal(f->nrule_files, 2);
@@ -391,6 +378,18 @@ static void repeated_keys_are_errors(void **state)
     assert_true(sg_str_eq_c(f->tests[0].name, "y"));
     sg_buf_cleanup(&msg);
     sg_arena_cleanup(&a);
+}
+
+/* A rejected line: promtool's message, at promtool's column. */
+static void expect_rejected(const char *line, int rc, const struct sg_err *err, const char *msg,
+                            uint32_t col)
+{
+    if (rc == SG_OK)
+        fail_msg("%s: accepted", line);
+    if (strcmp(err->msg, msg) != 0)
+        fail_msg("%s:\n got  %s\n want %s", line, err->msg, msg);
+    if (err->off + 1 != col)
+        fail_msg("%s: column %u, want %u", line, err->off + 1, col);
 }
 
 /* ---- series values ------------------------------------------------------------------------ */
@@ -541,14 +540,10 @@ static void value_errors_have_promtool_text(void **state)
     (void)state;
     sg_arena_init(&a, 1 << 20);
     for (size_t i = 0; i < SG_ARRAY_LEN(rows); i++) {
+        int rc;
         sg_err_clear(&err);
-        if (sg_ut_values_parse(sg_str_c(rows[i].line), rows[i].off, &a, 1000, &v, &n, &err) ==
-            SG_OK)
-            fail_msg("%s: accepted", rows[i].line);
-        if (strcmp(err.msg, rows[i].msg) != 0)
-            fail_msg("%s:\n got  %s\n want %s", rows[i].line, err.msg, rows[i].msg);
-        if (err.off + 1 != rows[i].col)
-            fail_msg("%s: column %u, want %u", rows[i].line, err.off + 1, rows[i].col);
+        rc = sg_ut_values_parse(sg_str_c(rows[i].line), rows[i].off, &a, 1000, &v, &n, &err);
+        expect_rejected(rows[i].line, rc, &err, rows[i].msg, rows[i].col);
     }
     /* the expansion is capped */
     sg_err_clear(&err);
@@ -603,13 +598,10 @@ static void series_descriptions(void **state)
     (void)state;
     sg_arena_init(&a, 1 << 20);
     for (size_t i = 0; i < SG_ARRAY_LEN(bad); i++) {
+        int rc;
         sg_err_clear(&err);
-        if (sg_ut_series_parse(sg_str_c(bad[i].line), &a, 100, &ls, &v, &n, &err) == SG_OK)
-            fail_msg("%s: accepted", bad[i].line);
-        if (strcmp(err.msg, bad[i].msg) != 0)
-            fail_msg("%s:\n got  %s\n want %s", bad[i].line, err.msg, bad[i].msg);
-        if (err.off + 1 != bad[i].col)
-            fail_msg("%s: column %u, want %u", bad[i].line, err.off + 1, bad[i].col);
+        rc = sg_ut_series_parse(sg_str_c(bad[i].line), &a, 100, &ls, &v, &n, &err);
+        expect_rejected(bad[i].line, rc, &err, bad[i].msg, bad[i].col);
     }
     for (size_t i = 0; i < SG_ARRAY_LEN(good); i++) {
         sg_err_clear(&err);
