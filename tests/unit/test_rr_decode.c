@@ -115,6 +115,20 @@ static int decode(enum sg_rr_response_type type, const struct sg_rr_decode_query
     return rc;
 }
 
+/* A body of one frame holding ts for query 0, decoded at once. */
+static int decode_frame(const struct tseries *ts, const struct sg_rr_decode_query *qs, size_t nq,
+                        struct sg_arena *a, struct sg_rr_result *res, struct sg_err *err)
+{
+    struct sg_buf body;
+    int rc;
+
+    sg_buf_init(&body, 1 << 20);
+    add_frame(&body, 0, ts);
+    rc = decode(SG_RR_RESPONSE_STREAMED, qs, nq, NULL, &body, 0, a, res, err);
+    sg_buf_cleanup(&body);
+    return rc;
+}
+
 static struct sg_sample *series_samples(size_t n, int64_t t0, int64_t step, double v0)
 {
     struct sg_sample *s = calloc(n, sizeof(*s));
@@ -227,16 +241,13 @@ static void streamed_merges_overlaps(void **state)
     struct tchunk c[] = {{0, c1, 10}, {0, c2, 10}, {0, c3, 3}};
     struct tseries ts = {lab_a, c, 3};
     struct sg_rr_decode_query q = {INT64_MIN, INT64_MAX, NULL, 0};
-    struct sg_buf body;
     struct sg_arena a;
     struct sg_rr_result res;
     struct sg_err err;
 
     (void)state;
-    sg_buf_init(&body, 1 << 20);
-    add_frame(&body, 0, &ts);
     sg_arena_init(&a, 0);
-    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err), SG_OK);
+    assert_int_equal(decode_frame(&ts, &q, 1, &a, &res, &err), SG_OK);
     const struct sg_series *s = &res.sets[0].v[0];
     assert_int_equal(s->count, 18); /* -3000..14000 */
     for (size_t i = 0; i < s->count; i++)
@@ -245,7 +256,6 @@ static void streamed_merges_overlaps(void **state)
     assert_true(s->samples[3 + 10].v == 105.0); /* then the second's */
     assert_true(s->samples[0].v == 200.0);
     sg_arena_cleanup(&a);
-    sg_buf_cleanup(&body);
     free(c1), free(c2), free(c3);
 }
 
@@ -255,7 +265,6 @@ static void streamed_keeps_nan_bits(void **state)
     struct tchunk c[] = {{0, s, 4}};
     struct tseries ts = {lab_a, c, 1};
     struct sg_rr_decode_query q = {0, 10, NULL, 0};
-    struct sg_buf body;
     struct sg_arena a;
     struct sg_rr_result res;
     struct sg_err err;
@@ -263,59 +272,38 @@ static void streamed_keeps_nan_bits(void **state)
     (void)state;
     s[1].v = sg_stale_nan();
     s[2].v = sg_f64_from_bits(SG_NORMAL_NAN_BITS);
-    sg_buf_init(&body, 1 << 20);
-    add_frame(&body, 0, &ts);
     sg_arena_init(&a, 0);
-    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err), SG_OK);
+    assert_int_equal(decode_frame(&ts, &q, 1, &a, &res, &err), SG_OK);
     assert_true(sg_f64_bits(res.sets[0].v[0].samples[1].v) == SG_STALE_NAN_BITS);
     assert_true(sg_f64_bits(res.sets[0].v[0].samples[2].v) == SG_NORMAL_NAN_BITS);
     sg_arena_cleanup(&a);
-    sg_buf_cleanup(&body);
 }
 
 static void streamed_skips_histograms(void **state)
 {
     struct sg_sample *s = series_samples(3, 0, 1, 0);
     struct tchunk c[] = {{2, NULL, 0}, {0, s, 3}, {3, NULL, 0}, {5, NULL, 0}, {6, NULL, 0}};
-    struct tchunk x2[] = {{4, NULL, 0}}, unk[] = {{9, NULL, 0}}, zero[] = {{100, NULL, 0}};
+    /* XOR2 and unknown encodings are errors; UNKNOWN (0) is no float data either */
+    static const struct tchunk bad[] = {{4, NULL, 0}, {9, NULL, 0}, {100, NULL, 0}};
+    static const char *const msg[] = {"XOR2 (4)", "encoding unknown (9)", "UNKNOWN (0)"};
     struct tseries ts = {lab_a, c, 5};
     struct sg_rr_decode_query q = {0, 10, NULL, 0};
-    struct sg_buf body;
     struct sg_arena a;
     struct sg_rr_result res;
     struct sg_err err;
 
     (void)state;
-    sg_buf_init(&body, 1 << 20);
-    add_frame(&body, 0, &ts);
     sg_arena_init(&a, 0);
-    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err), SG_OK);
+    assert_int_equal(decode_frame(&ts, &q, 1, &a, &res, &err), SG_OK);
     assert_int_equal(res.stats.skipped_histogram_chunks, 4);
     assert_int_equal(res.sets[0].v[0].count, 3);
-
-    sg_buf_reset(&body);
-    ts.chunks = x2;
-    ts.nchunks = 1;
-    add_frame(&body, 0, &ts);
-    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err),
-                     SG_EPROTO);
-    assert_non_null(strstr(err.msg, "XOR2 (4)"));
-
-    sg_buf_reset(&body);
-    ts.chunks = unk;
-    add_frame(&body, 0, &ts);
-    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err),
-                     SG_EPROTO);
-    assert_non_null(strstr(err.msg, "encoding unknown (9)"));
-
-    sg_buf_reset(&body);
-    ts.chunks = zero; /* the UNKNOWN encoding (0) is no float data either */
-    add_frame(&body, 0, &ts);
-    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err),
-                     SG_EPROTO);
-    assert_non_null(strstr(err.msg, "UNKNOWN (0)"));
+    for (size_t i = 0; i < SG_ARRAY_LEN(bad); i++) {
+        ts.chunks = &bad[i];
+        ts.nchunks = 1;
+        assert_int_equal(decode_frame(&ts, &q, 1, &a, &res, &err), SG_EPROTO);
+        assert_non_null(strstr(err.msg, msg[i]));
+    }
     sg_arena_cleanup(&a);
-    sg_buf_cleanup(&body);
     free(s);
 }
 
@@ -447,20 +435,15 @@ static void decoder_arena_cap(void **state)
     struct tchunk c[] = {{0, s, 1000}};
     struct tseries ts = {lab_a, c, 1};
     struct sg_rr_decode_query q = {0, 100000, NULL, 0};
-    struct sg_buf body;
     struct sg_arena a;
     struct sg_rr_result res;
     struct sg_err err;
 
     (void)state;
-    sg_buf_init(&body, 1 << 20);
-    add_frame(&body, 0, &ts);
     sg_arena_init(&a, 4096);
-    assert_int_equal(decode(SG_RR_RESPONSE_STREAMED, &q, 1, NULL, &body, 0, &a, &res, &err),
-                     SG_ELIMIT);
+    assert_int_equal(decode_frame(&ts, &q, 1, &a, &res, &err), SG_ELIMIT);
     assert_non_null(strstr(err.msg, "memory cap"));
     sg_arena_cleanup(&a);
-    sg_buf_cleanup(&body);
     free(s);
 }
 
