@@ -40,6 +40,19 @@ static void eq_matcher(struct sg_matcher *m, struct sg_arena *a, const char *nam
                      SG_OK);
 }
 
+/* The series named name with samples in [mint, maxt], allocated in a. */
+static struct sg_series_set select_name(struct sg_store *st, struct sg_arena *a, const char *name,
+                                        int64_t mint, int64_t maxt)
+{
+    struct sg_matcher m;
+    struct sg_series_set set;
+    struct sg_err err;
+
+    eq_matcher(&m, a, "__name__", name);
+    assert_int_equal(sg_store_select(st, &m, 1, mint, maxt, a, &set, &err), SG_OK);
+    return set;
+}
+
 static void appends_and_selects_closed_window(void **state)
 {
     struct sg_store *st = sg_store_new(0);
@@ -47,7 +60,6 @@ static void appends_and_selects_closed_window(void **state)
     struct sg_labels up_a = mk(b1, 2, "__name__", "up", "job", "a");
     struct sg_labels up_b = mk(b2, 2, "__name__", "up", "job", "b");
     struct sg_arena a;
-    struct sg_matcher m;
     struct sg_series_set set;
     struct sg_err err;
 
@@ -60,8 +72,7 @@ static void appends_and_selects_closed_window(void **state)
     }
     assert_int_equal(sg_store_series_count(st), 2);
     assert_int_equal(sg_store_sample_count(st), 20);
-    eq_matcher(&m, &a, "__name__", "up");
-    assert_int_equal(sg_store_select(st, &m, 1, 2000, 4000, &a, &set, &err), SG_OK);
+    set = select_name(st, &a, "up", 2000, 4000);
     assert_int_equal(set.count, 2);
     assert_true(set.sorted);
     /* sorted by label set: job="a" first although appended second */
@@ -71,7 +82,7 @@ static void appends_and_selects_closed_window(void **state)
     assert_int_equal(set.v[0].samples[2].t, 4000);
     assert_true(set.v[0].samples[0].v == 12);
     /* a window without samples drops the series */
-    assert_int_equal(sg_store_select(st, &m, 1, 10000, 20000, &a, &set, &err), SG_OK);
+    set = select_name(st, &a, "up", 10000, 20000);
     assert_int_equal(set.count, 0);
     sg_arena_cleanup(&a);
     sg_store_free(st);
@@ -83,7 +94,6 @@ static void equal_timestamp_replaces_older_is_error(void **state)
     struct sg_label b[1];
     struct sg_labels x = mk(b, 1, "__name__", "x");
     struct sg_arena a;
-    struct sg_matcher m;
     struct sg_series_set set;
     struct sg_err err;
 
@@ -94,8 +104,7 @@ static void equal_timestamp_replaces_older_is_error(void **state)
     sg_err_clear(&err);
     assert_int_equal(sg_store_append(st, &x, 999, 3, &err), SG_EINVAL);
     assert_string_equal(err.msg, "out of order sample");
-    eq_matcher(&m, &a, "__name__", "x");
-    assert_int_equal(sg_store_select(st, &m, 1, INT64_MIN, INT64_MAX, &a, &set, &err), SG_OK);
+    set = select_name(st, &a, "x", INT64_MIN, INT64_MAX);
     assert_int_equal(set.count, 1);
     assert_int_equal(set.v[0].count, 1);
     assert_true(set.v[0].samples[0].v == 2);
@@ -109,7 +118,6 @@ static void stale_bits_survive(void **state)
     struct sg_label b[1];
     struct sg_labels x = mk(b, 1, "__name__", "x");
     struct sg_arena a;
-    struct sg_matcher m;
     struct sg_series_set set;
     struct sg_err err;
 
@@ -117,8 +125,7 @@ static void stale_bits_survive(void **state)
     sg_arena_init(&a, 0);
     assert_int_equal(sg_store_append(st, &x, 1, sg_stale_nan(), &err), SG_OK);
     assert_int_equal(sg_store_append(st, &x, 2, NAN, &err), SG_OK);
-    eq_matcher(&m, &a, "__name__", "x");
-    assert_int_equal(sg_store_select(st, &m, 1, 0, 10, &a, &set, &err), SG_OK);
+    set = select_name(st, &a, "x", 0, 10);
     assert_true(sg_is_stale(set.v[0].samples[0].v));
     assert_false(sg_is_stale(set.v[0].samples[1].v));
     sg_arena_cleanup(&a);
@@ -173,7 +180,6 @@ static void drop_before_removes_samples_and_empty_series(void **state)
     struct sg_label b1[1], b2[1];
     struct sg_labels x = mk(b1, 1, "__name__", "x"), y = mk(b2, 1, "__name__", "y");
     struct sg_arena a;
-    struct sg_matcher m;
     struct sg_series_set set;
     struct sg_err err;
     size_t total = 0;
@@ -191,12 +197,10 @@ static void drop_before_removes_samples_and_empty_series(void **state)
     /* the dropped series can come back, and appends continue after a drop */
     assert_int_equal(sg_store_append(st, &y, 60, 2, &err), SG_OK);
     assert_int_equal(sg_store_append(st, &x, 100, 100, &err), SG_OK);
-    eq_matcher(&m, &a, "__name__", "y");
-    assert_int_equal(sg_store_select(st, &m, 1, 0, 1000, &a, &set, &err), SG_OK);
+    set = select_name(st, &a, "y", 0, 1000);
     assert_int_equal(set.count, 1);
     assert_int_equal(set.v[0].count, 1);
-    eq_matcher(&m, &a, "__name__", "x");
-    assert_int_equal(sg_store_select(st, &m, 1, 0, 1000, &a, &set, &err), SG_OK);
+    set = select_name(st, &a, "x", 0, 1000);
     assert_int_equal(set.v[0].count, 51);
     assert_int_equal(set.v[0].samples[0].t, 50);
     sg_arena_cleanup(&a);
@@ -228,7 +232,6 @@ static void many_series_select_by_name(void **state)
     struct sg_label b[2];
     char name[32], val[32];
     struct sg_arena a;
-    struct sg_matcher m;
     struct sg_series_set set;
     struct sg_err err;
 
@@ -243,8 +246,7 @@ static void many_series_select_by_name(void **state)
         assert_int_equal(sg_store_append(st, &ls, 15000, i, &err), SG_OK);
     }
     assert_int_equal(sg_store_series_count(st), 20000);
-    eq_matcher(&m, &a, "__name__", "m7");
-    assert_int_equal(sg_store_select(st, &m, 1, 0, 15000, &a, &set, &err), SG_OK);
+    set = select_name(st, &a, "m7", 0, 15000);
     assert_int_equal(set.count, 200);
     for (size_t i = 1; i < set.count; i++)
         assert_true(sg_labels_cmp(&set.v[i - 1].labels, &set.v[i].labels) < 0);
@@ -252,7 +254,7 @@ static void many_series_select_by_name(void **state)
     assert_int_equal(sg_store_sample_count(st), 20000);
     sg_store_drop_before(st, 20000);
     assert_int_equal(sg_store_series_count(st), 0);
-    assert_int_equal(sg_store_select(st, &m, 1, 0, 15000, &a, &set, &err), SG_OK);
+    set = select_name(st, &a, "m7", 0, 15000);
     assert_int_equal(set.count, 0);
     sg_arena_cleanup(&a);
     sg_store_free(st);
