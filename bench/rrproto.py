@@ -6,41 +6,31 @@ what the server and the wire cost on their own. Used only when stopgate
 cannot write its own request bytes (`--write-request`): the floor then asks
 for the same selectors and windows the benchmark expression needs.
 
-Not a client: it does not read responses. The snappy encoder writes only
-literal elements, which every snappy decoder accepts; the server's decode
-cost for a request of a few hundred bytes is nil either way.
+Not a client: it does not read responses. The wire encoding and the snappy
+block (literal elements only, which every snappy decoder accepts; the
+server's decode cost for a request of a few hundred bytes is nil either
+way) come from tests/lib/pbwire.py.
 """
+
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+import pbwire  # noqa: E402
 
 EQ, NEQ, RE, NRE = 0, 1, 2, 3
 SAMPLES, STREAMED = 0, 1
 
 
-def _uvarint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _key(field, wire):
-    return _uvarint(field << 3 | wire)
-
-
 def _int(field, v):
+    """A varint field, left out when zero as proto3 does."""
     if v == 0:
         return b""
-    return _key(field, 0) + _uvarint(v & 0xFFFFFFFFFFFFFFFF)
+    return pbwire.field(field, pbwire.VARINT, pbwire.uvarint(v))
 
 
-def _bytes(field, b):
-    if isinstance(b, str):
-        b = b.encode()
-    return _key(field, 2) + _uvarint(len(b)) + b
+_bytes = pbwire.bytes_field
 
 
 def matcher(name, value, mtype=EQ):
@@ -62,27 +52,12 @@ def read_request(queries, response_types):
     """ReadRequest protobuf bytes (uncompressed)."""
     out = b"".join(_bytes(1, q) for q in queries)
     if response_types:
-        packed = b"".join(_uvarint(t) for t in response_types)
+        packed = b"".join(pbwire.uvarint(t) for t in response_types)
         out += _bytes(2, packed)
     return out
 
 
-def snappy_block(data):
-    """Snappy block format, literal elements only."""
-    out = bytearray(_uvarint(len(data)))
-    i = 0
-    while i < len(data):
-        chunk = data[i:i + 65536]
-        n = len(chunk) - 1
-        if n < 60:
-            out.append(n << 2)
-        elif n < 256:
-            out += bytes([60 << 2, n])
-        else:
-            out += bytes([61 << 2, n & 0xFF, n >> 8])
-        out += chunk
-        i += len(chunk)
-    return bytes(out)
+snappy_block = pbwire.snappy_block
 
 
 def encoded_request(queries, response_types):

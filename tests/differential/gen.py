@@ -14,8 +14,14 @@ subqueries, instant functions, aggregations with by/without, binary
 operators with on/ignoring/group_left/group_right and bool, set operators,
 scalars. Evaluation times fall inside the data with random milliseconds.
 """
+import os
 import random
+import struct
 import sys
+
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import pbwire  # noqa: E402
 
 T0 = 1_700_000_000_000          # ms; first sample
 SPAN = 2 * 3600 * 1000          # data covers two hours
@@ -134,69 +140,23 @@ def gen_data(path):
 
 
 # ---- remote write ----------------------------------------------------------------
-# The WriteRequest is encoded by hand (prompb field numbers: WriteRequest.timeseries
-# 1; TimeSeries.labels 1, samples 2; Label.name 1, value 2; Sample.value 1 as
-# fixed64, timestamp 2 as varint) and compressed as a snappy block made only of
-# literals, which every snappy decoder accepts.
+# The WriteRequest is encoded by hand (tests/lib/pbwire.py) and sent as a snappy
+# block made only of literals.
 
-def _varint(n):
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _field(num, wire, payload):
-    return _varint(num << 3 | wire) + payload
-
-
-def _ld(num, data):
-    return _field(num, 2, _varint(len(data)) + data)
-
-
-def _sample(t, v):
-    import struct
-    if v == STALE:
-        bits = struct.pack("<Q", 0x7FF0000000000002)
-    else:
-        bits = struct.pack("<d", v)
-    return _field(1, 1, bits) + _field(2, 0, _varint(t))
-
-
-def _snappy_literals(data):
-    out = bytearray(_varint(len(data)))
-    for i in range(0, len(data), 65536):
-        chunk = data[i:i + 65536]
-        n = len(chunk) - 1
-        if n < 60:
-            out.append(n << 2)
-        elif n < 256:
-            out += bytes([60 << 2, n])
-        else:
-            out += bytes([61 << 2, n & 0xFF, n >> 8])
-        out += chunk
-    return bytes(out)
+STALE_BITS = struct.pack("<Q", 0x7FF0000000000002)
 
 
 def write_data(url):
     import urllib.request
     fams = build_data(True)
-    body = bytearray()
+    series = []
     for name, ss in fams.items():
         for labels, pts in ss:
-            ts = bytearray()
-            for k, v in sorted([("__name__", name)] + list(labels.items())):
-                ts += _ld(1, _ld(1, k.encode()) + _ld(2, v.encode()))
-            for t, v in pts:
-                ts += _ld(2, _sample(t, v))
-            body += _ld(1, bytes(ts))
-    req = urllib.request.Request(url, data=_snappy_literals(bytes(body)), method="POST", headers={
+            series.append(pbwire.timeseries(
+                sorted([("__name__", name)] + list(labels.items())),
+                [(t, STALE_BITS if v == STALE else pbwire.f64(v)) for t, v in pts]))
+    body = pbwire.snappy_block(pbwire.write_request(series))
+    req = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
         "X-Prometheus-Remote-Write-Version": "0.1.0"})
     with urllib.request.urlopen(req, timeout=60) as r:

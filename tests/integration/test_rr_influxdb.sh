@@ -52,50 +52,29 @@ check "create a database" curl -fsS -XPOST "$IURL/query" --data-urlencode 'q=CRE
 
 T0=1700006400000
 want="$SG_TEST_TMP/want.tsv"
-python3 - "$SG_TEST_TMP/write.bin" "$want" "$T0" <<'PY'
+python3 - "$SG_TEST_TMP/write.bin" "$want" "$T0" "$SG_SRC/tests/lib" <<'PY'
 import random, struct, sys
 out, want, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[4])
+import pbwire
 rng = random.Random(7)
-def varint(n):
-    b = bytearray()
-    while n >= 0x80:
-        b.append(n & 0x7F | 0x80); n >>= 7
-    b.append(n)
-    return bytes(b)
-def field(num, wt, payload):
-    return varint(num << 3 | wt) + payload
-def ld(num, b):
-    return field(num, 2, varint(len(b)) + b)
-def snappy_literal(data):
-    # snappy block format with literal elements only: valid, uncompressed
-    out = bytearray(varint(len(data)))
-    for i in range(0, len(data), 65536):
-        chunk = data[i:i + 65536]
-        n = len(chunk) - 1
-        if n < 60:
-            out.append(n << 2)
-        elif n < 256:
-            out += bytes([60 << 2, n])
-        else:
-            out += bytes([61 << 2]) + struct.pack("<H", n)
-        out += chunk
-    return bytes(out)
 series = [({"__name__": "sg_influx", "job": "api", "instance": "a"}, "counter"),
           ({"__name__": "sg_influx", "job": "api", "instance": "b"}, "gauge"),
           ({"__name__": "sg_other", "job": "db"}, "gauge")]
-ts_msgs = b""
+msgs = []
 with open(want, "w") as w:
     for labels, kind in series:
-        body = b"".join(ld(1, ld(1, k.encode()) + ld(2, v.encode())) for k, v in sorted(labels.items()))
+        samples = []
         v = 0.0
         for i in range(240):  # 1 h at 15 s
             t = t0 + i * 15000 + (rng.randint(-2, 2) if kind == "gauge" else 0)
             v = v + rng.randint(0, 5) if kind == "counter" else rng.uniform(-1e6, 1e6)
-            body += ld(2, field(1, 1, struct.pack("<d", v)) + field(2, 0, varint(t)))
+            samples.append((t, pbwire.f64(v)))
             lab = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
             w.write("%s\t%016x\t%d\n" % (lab, struct.unpack(">Q", struct.pack(">d", v))[0], t))
-        ts_msgs += ld(1, body)
-open(out, "wb").write(snappy_literal(ts_msgs))
+        msgs.append(pbwire.timeseries(sorted(labels.items()), samples))
+open(out, "wb").write(pbwire.snappy_block(pbwire.write_request(msgs)))
 PY
 sort -o "$want" "$want"
 code=$(curl -sS -o "$SG_TEST_TMP/write.out" -w '%{http_code}' -XPOST --data-binary @"$SG_TEST_TMP/write.bin" \
