@@ -47,4 +47,9 @@ int sg_num_parse(struct sg_str s, double *out);
  * SG_EPARSE for invalid syntax, SG_ELIMIT when out of range. */
 int sg_num_parse_int(struct sg_str s, int64_t *out);
 
+/* Go's underscoreOK, the rule of ParseFloat and ParseInt with base 0:
+ * underscores only after a base prefix (0x, 0o, 0b), each between digits
+ * or right after the prefix; a sign in front is allowed. */
+bool sg_num_underscores_ok(struct sg_str s);
+
 #endif

@@ -281,13 +281,11 @@ static size_t prefix_ci(struct sg_str s, size_t at, const char *word)
     return i;
 }
 
-/* Go's underscoreOK: underscores only with a base prefix, each between
- * digits (or after the prefix). */
-static bool underscores_ok(struct sg_str s)
+bool sg_num_underscores_ok(struct sg_str s)
 {
     char saw = '^'; /* '^' start, '0' digit or prefix, '_' underscore, '!' other */
     size_t i = 0;
-    bool hex = false, prefixed = false;
+    bool hex = false;
 
     if (i < s.len && (s.ptr[i] == '+' || s.ptr[i] == '-'))
         i++;
@@ -295,7 +293,6 @@ static bool underscores_ok(struct sg_str s)
         char c = (char)(s.ptr[i + 1] | 0x20);
         if (c == 'x' || c == 'b' || c == 'o') {
             hex = c == 'x';
-            prefixed = true;
             saw = '0';
             i += 2;
         }
@@ -317,7 +314,6 @@ static bool underscores_ok(struct sg_str s)
             return false;
         saw = '!';
     }
-    (void)prefixed;
     return saw != '_';
 }
 
@@ -388,7 +384,7 @@ int sg_num_parse(struct sg_str s, double *out)
         return SG_EPARSE;
     if (hex && !seen_exp)
         return SG_EPARSE; /* Go: hexadecimal mantissa requires a 'p' exponent */
-    if (has_us && (!hex || !underscores_ok(s)))
+    if (has_us && (!hex || !sg_num_underscores_ok(s)))
         return SG_EPARSE;
     /* the exponent must have digits */
     if (seen_exp) {
@@ -477,7 +473,7 @@ int sg_num_parse_int(struct sg_str s, int64_t *out)
     }
     if (!any)
         return SG_EPARSE;
-    if (prefixed && !underscores_ok(s))
+    if (prefixed && !sg_num_underscores_ok(s))
         return SG_EPARSE;
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return SG_OK;

@@ -27,41 +27,6 @@ static inline void ignore_rc(int rc)
 
 /* ---- numbers ------------------------------------------------------------------------------ */
 
-static bool underscore_ok(const char *s, size_t n)
-{
-    char saw = '^';
-    size_t i = 0;
-    bool hex = false;
-
-    if (n >= 1 && (s[0] == '-' || s[0] == '+')) {
-        s++;
-        n--;
-    }
-    if (n >= 2 && s[0] == '0' &&
-        ((s[1] | 0x20) == 'b' || (s[1] | 0x20) == 'o' || (s[1] | 0x20) == 'x')) {
-        i = 2;
-        saw = '0';
-        hex = (s[1] | 0x20) == 'x';
-    }
-    for (; i < n; i++) {
-        char c = s[i];
-        if ((c >= '0' && c <= '9') || (hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')) {
-            saw = '0';
-            continue;
-        }
-        if (c == '_') {
-            if (saw != '0')
-                return false;
-            saw = '_';
-            continue;
-        }
-        if (saw == '_')
-            return false;
-        saw = '!';
-    }
-    return saw != '_';
-}
-
 int sg_tmpl__parse_float(struct sg_str s, double *out)
 {
     char stack[256];
@@ -69,7 +34,7 @@ int sg_tmpl__parse_float(struct sg_str s, double *out)
     size_t k = 0;
     int rc;
 
-    if (memchr(s.ptr, '_', s.len) && !underscore_ok(s.ptr, s.len))
+    if (memchr(s.ptr, '_', s.len) && !sg_num_underscores_ok(s))
         return SG_EPARSE;
     if (s.len + 1 > sizeof(stack)) {
         buf = sg_malloc(s.len + 1);

@@ -1110,41 +1110,6 @@ static bool unquote(struct parser *p, struct sg_str q, struct sg_str *out)
     return true;
 }
 
-static bool underscore_ok(const char *s, size_t n)
-{
-    char saw = '^';
-    size_t i = 0;
-    bool hex = false;
-
-    if (n >= 1 && (s[0] == '-' || s[0] == '+')) {
-        s++;
-        n--;
-    }
-    if (n >= 2 && s[0] == '0' &&
-        ((s[1] | 0x20) == 'b' || (s[1] | 0x20) == 'o' || (s[1] | 0x20) == 'x')) {
-        i = 2;
-        saw = '0';
-        hex = (s[1] | 0x20) == 'x';
-    }
-    for (; i < n; i++) {
-        char c = s[i];
-        if ((c >= '0' && c <= '9') || (hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')) {
-            saw = '0';
-            continue;
-        }
-        if (c == '_') {
-            if (saw != '0')
-                return false;
-            saw = '_';
-            continue;
-        }
-        if (saw == '_')
-            return false;
-        saw = '!';
-    }
-    return saw != '_';
-}
-
 /* strconv.ParseUint(s, 0, 64): 0 ok, -1 syntax, -2 range */
 static int parse_uint0(const char *s, size_t n, uint64_t *out)
 {
@@ -1195,7 +1160,7 @@ static int parse_uint0(const char *s, size_t n, uint64_t *out)
         }
         v = v * base + (uint64_t)d;
     }
-    if (underscores && !underscore_ok(s0, n0))
+    if (underscores && !sg_num_underscores_ok(sg_str_make(s0, n0)))
         return -1;
     *out = v;
     return 0;
