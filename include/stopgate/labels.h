@@ -99,6 +99,9 @@ uint32_t sg_utf8_decode(const char *s, size_t len, size_t *width);
 size_t sg_utf8_encode(uint32_t r, char out[4]);
 /* Go's strconv.IsPrint (Unicode L, M, N, P, S and U+0020). */
 bool sg_rune_is_print(uint32_t r);
+/* Go's unicode.IsSpace (the Latin-1 spaces, U+0085, U+00A0 and the
+ * Unicode White_Space runes). */
+bool sg_rune_is_space(uint32_t r);
 /* One rune as Go's quoting writes it inside `quote` quotes (the escape
  * rules of strconv.Quote / QuoteRune). */
 SG_NODISCARD int sg_quote_go_rune(uint32_t r, char quote, struct sg_buf *out);

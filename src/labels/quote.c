@@ -103,6 +103,29 @@ bool sg_rune_is_print(uint32_t r)
     return false;
 }
 
+bool sg_rune_is_space(uint32_t r)
+{
+    switch (r) {
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+        return true;
+    default:
+        return r >= 0x2000 && r <= 0x200A;
+    }
+}
+
 static const char hexd[] = "0123456789abcdef";
 
 int sg_quote_go_rune(uint32_t r, char quote, struct sg_buf *out)

@@ -106,30 +106,6 @@ static void errs_add(struct errlist *e, const char *fmt, ...)
 
 /* ---- small Go helpers --------------------------------------------------------------- */
 
-/* Go's unicode.IsSpace. */
-static bool go_is_space(uint32_t r)
-{
-    switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-        return true;
-    default:
-        return r >= 0x2000 && r <= 0x200A;
-    }
-}
-
 /* strings.TrimSpace: the offset and length of the trimmed part. */
 static struct sg_str go_trim_space(struct sg_str s, size_t *lead)
 {
@@ -137,7 +113,7 @@ static struct sg_str go_trim_space(struct sg_str s, size_t *lead)
 
     while (b < e) {
         uint32_t r = sg_ut__rune(s.ptr, s.len, b, &w);
-        if (!go_is_space(r))
+        if (!sg_rune_is_space(r))
             break;
         b += w;
     }
@@ -146,7 +122,7 @@ static struct sg_str go_trim_space(struct sg_str s, size_t *lead)
         size_t st = e - 1;
         while (st > b && ((unsigned char)s.ptr[st] & 0xC0) == 0x80 && e - st < 4)
             st--;
-        if (!go_is_space(sg_ut__rune(s.ptr, e, st, &w)) || st + w != e)
+        if (!sg_rune_is_space(sg_ut__rune(s.ptr, e, st, &w)) || st + w != e)
             break;
         e = st;
     }

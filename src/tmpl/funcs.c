@@ -318,29 +318,6 @@ static uint32_t map_rune(uint32_t r, enum casemap cm)
     return (uint32_t)(cm == CM_LOWER ? towlower_l((wint_t)r, loc) : towupper_l((wint_t)r, loc));
 }
 
-static bool is_space_rune(uint32_t r)
-{
-    switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xa0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202f:
-    case 0x205f:
-    case 0x3000:
-        return true;
-    default:
-        return r >= 0x2000 && r <= 0x200a;
-    }
-}
-
 /* strings.Title's isSeparator */
 static bool is_separator(uint32_t r)
 {
@@ -355,7 +332,7 @@ static bool is_separator(uint32_t r)
     loc = utf8_locale();
     if (loc && r != 0xfffd && iswalnum_l((wint_t)r, loc))
         return false;
-    return is_space_rune(r);
+    return sg_rune_is_space(r);
 }
 
 static int case_map(struct sg_str s, enum casemap cm, struct sg_buf *out)

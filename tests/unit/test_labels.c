@@ -243,6 +243,21 @@ static void unquote_escape_like_go(void **state)
     assert_int_equal(sg_hex_digit(0xFFFFFFFFu), -1);
 }
 
+/* Go's unicode.IsSpace. */
+static void space_runes_like_go(void **state)
+{
+    static const uint32_t space[] = {' ',    '\t',   '\n',   '\v',   '\f',   '\r',
+                                     0x85,   0xA0,   0x1680, 0x2000, 0x200A, 0x2028,
+                                     0x2029, 0x202F, 0x205F, 0x3000};
+    static const uint32_t other[] = {0, 'a', 0x1C, 0x7F, 0x84, 0x180E, 0x200B, 0xFEFF, 0xFFFD};
+
+    (void)state;
+    for (size_t i = 0; i < SG_ARRAY_LEN(space); i++)
+        assert_true(sg_rune_is_space(space[i]));
+    for (size_t i = 0; i < SG_ARRAY_LEN(other); i++)
+        assert_false(sg_rune_is_space(other[i]));
+}
+
 static void names_valid(void **state)
 {
     (void)state;
@@ -626,6 +641,7 @@ int main(void)
         cmocka_unit_test(format_metric_forms),
         cmocka_unit_test(quote_like_go),
         cmocka_unit_test(unquote_escape_like_go),
+        cmocka_unit_test(space_runes_like_go),
         cmocka_unit_test(names_valid),
         cmocka_unit_test(regex_basic_semantics),
         cmocka_unit_test(regex_table),
