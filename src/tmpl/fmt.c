@@ -156,8 +156,7 @@ static int quote_rune(uint32_t r, bool ascii_only, struct sg_buf *out)
     return rc == SG_OK ? sg_buf_putc(out, '\'') : rc;
 }
 
-/* strconv.CanBackquote */
-static bool can_backquote(struct sg_str s)
+bool sg_tmpl__can_backquote(struct sg_str s)
 {
     for (size_t i = 0; i < s.len;) {
         size_t w;
@@ -884,7 +883,7 @@ static void fmt_q(struct pp *p, struct sg_str s)
 
     s.len = truncate_runes(p, s.ptr, s.len);
     sg_buf_init(&b, s.len * 10 + 16);
-    if (p->sharp && can_backquote(s)) {
+    if (p->sharp && sg_tmpl__can_backquote(s)) {
         p->rc = sg_buf_putc(&b, '`');
         if (p->rc == SG_OK)
             p->rc = sg_buf_append(&b, s.ptr, s.len);

@@ -15,26 +15,6 @@
 
 #define MAX_GROUPS 64
 
-static bool can_backquote(struct sg_str s)
-{
-    for (size_t i = 0; i < s.len;) {
-        size_t w;
-        uint32_t r = sg_utf8_decode(s.ptr + i, s.len - i, &w);
-        if (w > 1) {
-            if (r == 0xfeff)
-                return false;
-            i += w;
-            continue;
-        }
-        if (r == SG_RUNE_ERROR)
-            return false;
-        if ((r < ' ' && r != '\t') || r == '`' || r == 0x7f)
-            return false;
-        i += w;
-    }
-    return true;
-}
-
 static int compile(struct sg_str pattern, struct sg_regex **re, bool must, char *err, size_t errn)
 {
     struct sg_regex_opts o;
@@ -51,7 +31,7 @@ static int compile(struct sg_str pattern, struct sg_regex **re, bool must, char 
         return rc;
     if (!must) {
         snprintf(err, errn, "%s", e.msg);
-    } else if (can_backquote(pattern)) {
+    } else if (sg_tmpl__can_backquote(pattern)) {
         snprintf(err, errn, "regexp: Compile(`%.*s`): %s", (int)pattern.len, pattern.ptr, e.msg);
     } else {
         struct sg_buf q;

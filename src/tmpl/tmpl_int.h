@@ -178,6 +178,9 @@ int sg_tmpl__print_value(const struct tv *v, const struct tmpl_data *d, struct s
 
 /* strconv.Quote (ascii_only: QuoteToASCII). */
 int sg_tmpl__quote(struct sg_str s, bool ascii_only, struct sg_buf *out);
+/* strconv.CanBackquote: s can be written as a `raw` literal (valid UTF-8,
+ * no control but tab, no backquote, no BOM). */
+bool sg_tmpl__can_backquote(struct sg_str s);
 
 /* strconv.FormatFloat(v, fmt, prec, 64) appended to out ('e','E','f','g','G',
  * 'x','X','b'); NaN "NaN", infinities "+Inf"/"-Inf". */
