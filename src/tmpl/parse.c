@@ -398,6 +398,24 @@ static void quote_into(const char *s, uint32_t n, char *buf, size_t bufn)
     sg_buf_cleanup(&b);
 }
 
+/* The rest of a quoted literal, up to its closing quote (Go's lexChar and
+ * lexQuote); false after the error for a literal that does not end on its
+ * line. */
+static bool scan_quoted(struct lexer *l, int32_t quote, const char *what)
+{
+    for (;;) {
+        int32_t r = lnext(l);
+        if (r == '\\')
+            r = lnext(l);
+        else if (r == quote)
+            return true;
+        if (r == LEX_EOF || r == '\n') {
+            lerrorf(l, "unterminated %s", what);
+            return false;
+        }
+    }
+}
+
 static enum lstate lex_step(struct lexer *l, enum lstate st)
 {
     int32_t r;
@@ -648,22 +666,8 @@ static enum lstate lex_step(struct lexer *l, enum lstate st)
         return LS_INSIDE;
     }
     case LS_CHAR:
-        for (;;) {
-            r = lnext(l);
-            if (r == '\\') {
-                r = lnext(l);
-                if (r != LEX_EOF && r != '\n')
-                    continue;
-                lerrorf(l, "unterminated character constant");
-                return LS_STOP;
-            }
-            if (r == LEX_EOF || r == '\n') {
-                lerrorf(l, "unterminated character constant");
-                return LS_STOP;
-            }
-            if (r == '\'')
-                break;
-        }
+        if (!scan_quoted(l, '\'', "character constant"))
+            return LS_STOP;
         emit(l, TK_CHAR_CONST);
         return LS_INSIDE;
     case LS_NUMBER: {
@@ -687,22 +691,8 @@ static enum lstate lex_step(struct lexer *l, enum lstate st)
         return LS_INSIDE;
     }
     case LS_QUOTE:
-        for (;;) {
-            r = lnext(l);
-            if (r == '\\') {
-                r = lnext(l);
-                if (r != LEX_EOF && r != '\n')
-                    continue;
-                lerrorf(l, "unterminated quoted string");
-                return LS_STOP;
-            }
-            if (r == LEX_EOF || r == '\n') {
-                lerrorf(l, "unterminated quoted string");
-                return LS_STOP;
-            }
-            if (r == '"')
-                break;
-        }
+        if (!scan_quoted(l, '"', "quoted string"))
+            return LS_STOP;
         emit(l, TK_STRING);
         return LS_INSIDE;
     case LS_RAW_QUOTE:
