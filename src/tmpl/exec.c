@@ -756,28 +756,35 @@ static struct tv builtin_index(struct state *s, const struct tv *args, size_t n,
     return item;
 }
 
+/* What was written into b, as a string of the run; b is released. rc is
+ * how the writing went: a failure there is the output cap. */
+static struct sg_str take_text(struct state *s, struct sg_buf *b, int rc)
+{
+    struct sg_str r;
+
+    if (rc != SG_OK) {
+        sg_buf_cleanup(b);
+        sfail(s, SG_ELIMIT, "template: output too large");
+    }
+    r = sdup(s, b->data, b->len);
+    sg_buf_cleanup(b);
+    return r;
+}
+
 /* text for html/urlquery/js: the one string argument, or fmt.Sprint of all */
 static struct sg_str eval_args_text(struct state *s, const struct tv *args, size_t n)
 {
     struct sg_buf b;
-    struct sg_str r;
 
     if (n == 1 && args[0].k == TV_STRING)
         return args[0].s;
     sg_buf_init(&b, s->t->lim.max_output);
-    if (sg_tmpl__sprint(args, n, s->d, false, &b) != SG_OK) {
-        sg_buf_cleanup(&b);
-        sfail(s, SG_ELIMIT, "template: output too large");
-    }
-    r = sdup(s, b.data, b.len);
-    sg_buf_cleanup(&b);
-    return r;
+    return take_text(s, &b, sg_tmpl__sprint(args, n, s->d, false, &b));
 }
 
 static struct sg_str html_escape(struct state *s, struct sg_str in)
 {
     struct sg_buf b;
-    struct sg_str r;
     int rc = SG_OK;
 
     sg_buf_init(&b, s->t->lim.max_output);
@@ -805,19 +812,12 @@ static struct sg_str html_escape(struct state *s, struct sg_str in)
             rc = sg_buf_putc(&b, in.ptr[i]);
         }
     }
-    if (rc != SG_OK) {
-        sg_buf_cleanup(&b);
-        sfail(s, SG_ELIMIT, "template: output too large");
-    }
-    r = sdup(s, b.data, b.len);
-    sg_buf_cleanup(&b);
-    return r;
+    return take_text(s, &b, rc);
 }
 
 static struct sg_str url_query_escape(struct state *s, struct sg_str in)
 {
     struct sg_buf b;
-    struct sg_str r;
     int rc = SG_OK;
     static const char hex[] = "0123456789ABCDEF";
 
@@ -832,13 +832,7 @@ static struct sg_str url_query_escape(struct state *s, struct sg_str in)
         else
             rc = sg_buf_appendf(&b, "%%%c%c", hex[c >> 4], hex[c & 15]);
     }
-    if (rc != SG_OK) {
-        sg_buf_cleanup(&b);
-        sfail(s, SG_ELIMIT, "template: output too large");
-    }
-    r = sdup(s, b.data, b.len);
-    sg_buf_cleanup(&b);
-    return r;
+    return take_text(s, &b, rc);
 }
 
 /* Call a function with evaluated arguments. On a Go error return, *errmsg
