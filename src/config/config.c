@@ -595,6 +595,21 @@ static void bind_map(struct sg_bind *b, const struct sg_yaml_node *n, struct sg_
     map->count = count;
 }
 
+/* A list field's node: a sequence of at most MAX_LIST_ITEMS items; false
+ * after reporting anything else. */
+static bool list_ok(struct sg_bind *b, const struct sg_yaml_node *n)
+{
+    if (n->kind != SG_YAML_SEQ) {
+        sg_bind_error(b, SG_EINVAL, n, "expected a sequence, got %s", article_kind(n->kind));
+        return false;
+    }
+    if (n->count > MAX_LIST_ITEMS) {
+        sg_bind_error(b, SG_ELIMIT, n, "more than %u items", MAX_LIST_ITEMS);
+        return false;
+    }
+    return true;
+}
+
 static void bind_strlist(struct sg_bind *b, const struct sg_field *f, const struct sg_yaml_node *n,
                          void *obj)
 {
@@ -603,14 +618,8 @@ static void bind_strlist(struct sg_bind *b, const struct sg_field *f, const stru
     const char **v;
     size_t k = 0;
 
-    if (n->kind != SG_YAML_SEQ) {
-        sg_bind_error(b, SG_EINVAL, n, "expected a sequence, got %s", article_kind(n->kind));
+    if (!list_ok(b, n))
         return;
-    }
-    if (n->count > MAX_LIST_ITEMS) {
-        sg_bind_error(b, SG_ELIMIT, n, "more than %u items", MAX_LIST_ITEMS);
-        return;
-    }
     v = sg_arena_alloc_array(b->a, n->count + 1, sizeof(*v));
     if (!v) {
         sg_bind_oom(b);
@@ -637,14 +646,8 @@ static void bind_list(struct sg_bind *b, const struct sg_field *f, const struct 
     size_t *count = (size_t *)((char *)obj + f->aux_off);
     char *v;
 
-    if (n->kind != SG_YAML_SEQ) {
-        sg_bind_error(b, SG_EINVAL, n, "expected a sequence, got %s", article_kind(n->kind));
+    if (!list_ok(b, n))
         return;
-    }
-    if (n->count > MAX_LIST_ITEMS) {
-        sg_bind_error(b, SG_ELIMIT, n, "more than %u items", MAX_LIST_ITEMS);
-        return;
-    }
     v = sg_arena_alloc_array(b->a, n->count + 1, s->size);
     if (!v) {
         sg_bind_oom(b);
