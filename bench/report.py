@@ -150,7 +150,8 @@ def xor_rate(row):
 def results_md(res):
     out = ["Measured %d times per side, sides alternating run by run; medians with min–max. "
            "`÷ floor` is stopgate's median over the floor's (✗: over the %.2f× target); `÷ API` "
-           "is stopgate's median over Prometheus's own query API." % (res.get("runs", 0), FLOOR_TARGET), "",
+           "is stopgate's median over Prometheus's own query API. A case whose round takes minutes runs fewer "
+           "rounds, at least 3 (`runs` per side in bench/results.json)." % (res.get("runs", 0), FLOOR_TARGET), "",
            "### Targets", "", _targets(res), ""]
     for size in SIZES:
         sres = res.get("sizes", {}).get(size)
@@ -243,26 +244,34 @@ PLOT_SIDES = [("stopgate/auto", "stopgate", "#1f77b4"), ("floor/auto", "transpor
 
 
 def _panel_points(res, kind):
-    """{side: [(series, seconds)]}: the sum of the medians over the panel's cases."""
-    pts = {}
+    """({side: [(series, seconds)]}, cases): the sum of the medians over the
+    cases that every plotted side finished at every size, so the lines stay
+    comparable when one case failed somewhere."""
+    per = {}
     for size in SIZES:
         sres = res.get("sizes", {}).get(size, {})
-        if kind == "read":
-            items = [sres["read"]] if "read" in sres else []
-        else:
-            items = list(sres.get(kind, {}).values())
-        if not items:
-            continue
+        items = {"read": sres["read"]} if kind == "read" and "read" in sres else \
+            (sres.get(kind, {}) if kind != "read" else {})
+        if items:
+            per[size] = items
+    common = None
+    for items in per.values():
+        ok = {n for n, c in items.items()
+              if all(c["sides"].get(side, {}).get("median") is not None for side, _, _ in PLOT_SIDES)}
+        common = ok if common is None else common & ok
+    common = sorted(common or [])
+    pts = {}
+    if not common:
+        return pts, 0
+    for size, items in per.items():
         for side, _, _ in PLOT_SIDES:
-            meds = [c["sides"].get(side, {}).get("median") for c in items]
-            if all(m is not None for m in meds):
-                pts.setdefault(side, []).append((cases.SIZES[size], sum(meds)))
-    return pts
+            pts.setdefault(side, []).append((cases.SIZES[size], sum(items[n]["sides"][side]["median"] for n in common)))
+    return pts, len(common)
 
 
 def svg(res):
     panels = [("instant", "instant queries (sum over %d expressions)"),
-              ("range", "range queries, 6 h at 15 s (sum over %d)"), ("read", "raw read (one selector)")]
+              ("range", "range queries, 6 h at 15 s (sum over %d)"), ("read", "raw read (0.5 M, 5 M, 8.4 M samples)")]
     W, H, PW, PH, ML, MT = 960, 360, 250, 220, 70, 50
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
            'font-family="sans-serif" font-size="11">' % (W, H, W, H),
@@ -271,8 +280,7 @@ def svg(res):
            '(log–log; lower is better)</text>' % ML]
     for pi, (kind, title) in enumerate(panels):
         x0, y0 = ML + pi * (PW + 70), MT
-        pts = _panel_points(res, kind)
-        ncases = len(res.get("sizes", {}).get("1k", {}).get(kind, {})) if kind != "read" else 1
+        pts, ncases = _panel_points(res, kind)
         if "%d" in title:
             title = title % ncases
         out.append('<text x="%d" y="%d" font-size="12">%s</text>' % (x0, y0 - 8, title))
