@@ -313,28 +313,43 @@ struct sg_track *sg_rel__track_add(struct sg_rel *rel, enum sg_track_source src,
 
 /* ---- audit and notify helpers --------------------------------------------------------- */
 
+/* Journal a for rel: the release's name and revision are filled in and
+ * extra (may be NULL) attached, then released. False when the journal
+ * refused the record; the caller then stops acting. */
+static bool audit_rel(struct sg_rel *rel, struct sg_audit *a, json_t *extra)
+{
+    bool ok;
+
+    a->release = rel->name;
+    set_revision(a, rel);
+    a->extra = extra;
+    ok = sg_daemon_audit(rel->d, a);
+    json_decref(extra);
+    return ok;
+}
+
+/* The alert or query behind a track, in an audit record. */
+static void audit_set_track(struct sg_audit *a, const struct sg_track *t)
+{
+    a->alertname = t->alertname;
+    a->labels = &t->labels;
+    a->query = t->query;
+    if (t->source == SG_TRACK_RULES) {
+        a->has_value = true;
+        a->value = t->value;
+    }
+}
+
 static bool audit_track(struct sg_rel *rel, enum sg_audit_event ev, const struct sg_track *t,
                         const char *action, json_t *extra, int64_t now)
 {
     struct sg_audit a = {0};
-    bool ok;
 
     a.ts_ms = now;
     a.event = ev;
-    a.release = rel->name;
-    a.alertname = t->alertname;
-    a.labels = &t->labels;
-    a.query = t->query;
-    if (t->source == SG_TRACK_RULES) {
-        a.has_value = true;
-        a.value = t->value;
-    }
+    audit_set_track(&a, t);
     a.action = action;
-    set_revision(&a, rel);
-    a.extra = extra;
-    ok = sg_daemon_audit(rel->d, &a);
-    json_decref(extra);
-    return ok;
+    return audit_rel(rel, &a, extra);
 }
 
 static json_t *track_extra(const struct sg_rel *rel, const struct sg_track *t)
@@ -440,27 +455,14 @@ static void decide(struct sg_rel *rel, int kind, const char *subject, const char
     }
     a.ts_ms = now;
     a.event = SG_AUDIT_ACTION;
-    a.release = rel->name;
     a.action = kind_name(kind);
     a.key = key;
     a.has_dry_run = true;
     a.dry_run = d->dry_run;
-    if (t) {
-        a.alertname = t->alertname;
-        a.labels = &t->labels;
-        a.query = t->query;
-        if (t->source == SG_TRACK_RULES) {
-            a.has_value = true;
-            a.value = t->value;
-        }
-    }
-    set_revision(&a, rel);
-    a.extra = extra;
-    if (!sg_daemon_audit(d, &a)) {
-        json_decref(extra);
+    if (t)
+        audit_set_track(&a, t);
+    if (!audit_rel(rel, &a, extra))
         return; /* stop acting */
-    }
-    json_decref(extra);
     newly = halt(rel, reason, now);
     if (kind == SG_ACTION_PAUSE)
         rel->paused = true;
@@ -563,15 +565,9 @@ static void threshold(struct sg_rel *rel, const struct sg_config_threshold *th,
     }
     a.ts_ms = now;
     a.event = SG_AUDIT_ERROR;
-    a.release = rel->name;
     a.action = sg_action_kind_name(th->action);
-    set_revision(&a, rel);
-    a.extra = extra;
-    if (!sg_daemon_audit(rel->d, &a)) {
-        json_decref(extra);
+    if (!audit_rel(rel, &a, extra))
         return;
-    }
-    json_decref(extra);
     if (!rel->wave || th->action == SG_ACTION_NOTIFY) {
         snprintf(summary, sizeof(summary), "%s: %s%s", rel->name, reason,
                  rel->wave ? "" : " (outside a wave: notification only)");
@@ -808,14 +804,8 @@ void sg_rel_wave_start(struct sg_rel *rel, int64_t revision, const char *why, in
     }
     a.ts_ms = now;
     a.event = SG_AUDIT_WAVE_START;
-    a.release = rel->name;
-    set_revision(&a, rel);
-    a.extra = extra;
-    if (!sg_daemon_audit(rel->d, &a)) {
-        json_decref(extra);
+    if (!audit_rel(rel, &a, extra))
         return;
-    }
-    json_decref(extra);
     sg_log(SG_LOG_INFO, "wave started", "release", rel->name, "revision",
            revision >= 0 ? sg_log_i64(revision).s : "", "ends", ends, "reason", why, NULL);
     for (size_t i = 0; i < rel->ntracks; i++)
@@ -839,9 +829,7 @@ void sg_rel_wave_end(struct sg_rel *rel, int64_t now)
         return;
     a.ts_ms = now;
     a.event = SG_AUDIT_WAVE_END;
-    a.release = rel->name;
-    set_revision(&a, rel);
-    if (!sg_daemon_audit(rel->d, &a))
+    if (!audit_rel(rel, &a, NULL))
         return;
     rel->wave = false;
     rel->nodata_streak = 0;
@@ -876,15 +864,9 @@ bool sg_rel_resume(struct sg_rel *rel, const char *who, int64_t now)
     }
     a.ts_ms = now;
     a.event = SG_AUDIT_RESUME;
-    a.release = rel->name;
     a.action = "resume";
-    set_revision(&a, rel);
-    a.extra = extra;
-    if (!sg_daemon_audit(rel->d, &a)) {
-        json_decref(extra);
+    if (!audit_rel(rel, &a, extra))
         return false;
-    }
-    json_decref(extra);
     for (size_t i = 0; i < rel->ntracks; i++)
         if (rel->tracks[i]->tripped)
             rel->tracks[i]->acked = true;
