@@ -47,17 +47,7 @@ stop_sg() {
   wait "$SG_PID"
 }
 audit() { # audit PYTHON_EXPR over the list of audit lines `a`
-  python3 -c "import json,sys; a=[json.loads(l) for l in open(sys.argv[1])]; print(eval(sys.argv[2]))" \
-    "$SG_TEST_TMP/state/audit.jsonl" "$1"
-}
-wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
-  local secs=$1 i
-  shift
-  for i in $(seq 1 $((secs * 10))); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
+  sg_audit "$SG_TEST_TMP/state/audit.jsonl" "$1"
 }
 gate() { "$STOPGATE" gate caracal --web.url="$URL" "$@"; }
 
@@ -77,7 +67,7 @@ expect_eq "a second instance on the same state dir exits 1" \
   "$?:$(printf '%s' "$out" | grep -c 'lock')" "1:1"
 
 # the first revision seen is not a wave
-wait_for 5 grep -q 'release revision' "$SG_TEST_TMP/run.log"
+sg_wait_for 5 grep -q 'release revision' "$SG_TEST_TMP/run.log"
 expect_eq "first revision recorded, no wave" "$(curl -s "$URL/api/v1/status" |
   python3 -c 'import json,sys; r=json.load(sys.stdin)["releases"][0]; print(r["revision"], r["wave"])')" "1 None"
 gate >/dev/null
@@ -91,7 +81,7 @@ expect_eq "gate without a release: exit 2" "$?" 2
 
 # a new helm revision starts a wave
 "$FAKE/fakekube" release caracal caracal --chart caracal --version 1.4.0 >/dev/null
-check "a new revision starts a wave" wait_for 5 sh -c "curl -s '$URL/api/v1/status' | grep -q '\"revision\":2,\"started\"'"
+check "a new revision starts a wave" sg_wait_for 5 sh -c "curl -s '$URL/api/v1/status' | grep -q '\"revision\":2,\"started\"'"
 expect_eq "wave_start journaled with the revision" "$(audit '[(x["event"], x.get("revision")) for x in a if x["event"].startswith("wave") and x["release"]=="caracal"]')" "[('wave_start', 2)]"
 curl -s "$URL/metrics" | grep -q '^stopgate_wave_active{release="caracal"} 1$'
 expect_eq "stopgate_wave_active is 1 in a wave" "$?" 0
@@ -139,7 +129,7 @@ expect_eq "alerts with stopgate_origin are ignored" \
   "$(am firing Loop ',"stop":"pause","stopgate_origin":"stopgate"' "$now" >/dev/null; gate >/dev/null; echo $?)" 0
 # a wave whose window lapsed: stop conditions only notify
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -H 'Authorization: Bearer s3cret' "$URL/api/v1/waves/short")
-check "the short wave ends after wave_window" wait_for 6 sh -c "curl -s '$URL/metrics' | grep -q '^stopgate_wave_active{release=\"short\"} 0$'"
+check "the short wave ends after wave_window" sg_wait_for 6 sh -c "curl -s '$URL/metrics' | grep -q '^stopgate_wave_active{release=\"short\"} 0$'"
 am firing ShortDLQ ',"stop":"rollback","stopgate_release":"short"' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" >/dev/null
 expect_eq "after the wave: the gate stays open" \
   "$("$STOPGATE" gate short --web.url="$URL" >/dev/null; echo $?)" 0
@@ -195,7 +185,7 @@ cat >>"$CFG" <<YAML
 YAML
 code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -H 'Authorization: Bearer s3cret' "$URL/-/reload")
 expect_eq "reload adds a release with a rule group" "$code" 200
-check "a read that hangs: later ticks are skipped and counted" wait_for 5 sh -c \
+check "a read that hangs: later ticks are skipped and counted" sg_wait_for 5 sh -c \
   "curl -s '$URL/metrics' | awk '/^stopgate_rule_group_iterations_missed_total/ { exit !(\$2 >= 5) }'"
 expect_eq "never two reads of one group at once" "$(curl -s "$URL/metrics" | awk '/^stopgate_remote_read_requests_total/ {n += $2} END {print n + 0}')" 0
 

@@ -30,17 +30,7 @@ sg_am_start "$URL/api/v1/alertmanager" || { not_ok "alertmanager starts"; sg_don
 ok "stopgate and Alertmanager 0.25 run"
 
 audit() {
-  python3 -c "import json,sys; a=[json.loads(l) for l in open(sys.argv[1])]; print(eval(sys.argv[2]))" \
-    "$SG_TEST_TMP/state/audit.jsonl" "$1"
-}
-wait_for() {
-  local secs=$1 i
-  shift
-  for i in $(seq 1 $((secs * 10))); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
+  sg_audit "$SG_TEST_TMP/state/audit.jsonl" "$1"
 }
 audit_has() { [ "$(audit "$1")" == "True" ]; }
 gate() { "$STOPGATE" gate caracal --web.url="$URL" >/dev/null 2>&1; echo $?; }
@@ -56,13 +46,13 @@ expect_eq "an alert with stopgate_origin is accepted by Alertmanager" \
   "$(am_post '{"alertname":"Echo","namespace":"caracal","severity":"page","stopgate_origin":"stopgate"}')" 200
 expect_eq "an alert for another namespace is accepted by Alertmanager" \
   "$(am_post '{"alertname":"Elsewhere","namespace":"other","severity":"page"}')" 200
-check "stopgate receives both webhooks and ignores them" wait_for 10 \
+check "stopgate receives both webhooks and ignores them" sg_wait_for 10 \
   sh -c "[ \$(grep -c 'msg=\"Alertmanager webhook\".*taken=0 ignored=1' '$SG_TEST_TMP/run.log') -eq 2 ]"
 expect_eq "neither acts: the gate stays open" "$(gate)" 0
 expect_eq "neither is journaled" "$(audit 'len([x for x in a if x["event"]=="trip"])')" 0
 
 am_post '{"alertname":"AuditDLQGrowing","namespace":"caracal","severity":"page"}' >/dev/null
-check "the alert reaches stopgate and closes the gate" wait_for 10 sh -c "[ \$('$STOPGATE' gate caracal --web.url='$URL' >/dev/null 2>&1; echo \$?) -eq 1 ]"
+check "the alert reaches stopgate and closes the gate" sg_wait_for 10 sh -c "[ \$('$STOPGATE' gate caracal --web.url='$URL' >/dev/null 2>&1; echo \$?) -eq 1 ]"
 expect_eq "it trips the rollback route" \
   "$(audit '[(x["event"], x["alertname"], x.get("source")) for x in a if x["event"] in ("trip","action")]')" \
   "[('trip', 'AuditDLQGrowing', 'alertmanager'), ('action', 'AuditDLQGrowing', 'alertmanager')]"
@@ -76,7 +66,7 @@ expect_eq "firing in /metrics" "$?" 0
 # resolved: endsAt in the past; Alertmanager sends the resolved notification
 am_post '{"alertname":"AuditDLQGrowing","namespace":"caracal","severity":"page"}' \
   "$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
-check "a resolved alert resolves" wait_for 15 audit_has 'any(x["event"]=="resolve" for x in a)'
+check "a resolved alert resolves" sg_wait_for 15 audit_has 'any(x["event"]=="resolve" for x in a)'
 curl -s "$URL/metrics" | grep -q '^stopgate_alerts{'
 expect_eq "no alert left in /metrics" "$?" 1
 

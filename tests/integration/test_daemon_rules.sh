@@ -108,17 +108,7 @@ start_sg() {
   sg_wait_http "$URL/-/ready" 20
 }
 audit() { # audit PYTHON_EXPR over the audit lines `a`
-  python3 -c "import json,sys; a=[json.loads(l) for l in open(sys.argv[1])]; print(eval(sys.argv[2]))" \
-    "$SG_TEST_TMP/state/audit.jsonl" "$1"
-}
-wait_for() { # wait_for SECONDS CMD...
-  local secs=$1 i
-  shift
-  for i in $(seq 1 $((secs * 10))); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
+  sg_audit "$SG_TEST_TMP/state/audit.jsonl" "$1"
 }
 metric() { # metric LINE_PREFIX: the value of the first matching line, or "none"
   curl -s "$URL/metrics" | awk -v p="$1" 'index($0, p) == 1 { print $NF; found=1; exit } END { if (!found) print "none" }'
@@ -129,22 +119,22 @@ gate() { "$STOPGATE" gate "${1:-caracal}" --web.url="$URL" >/dev/null 2>&1; echo
 
 start_sg || { not_ok "stopgate starts" "$(tail -20 "$SG_TEST_TMP/run.log")"; sg_done; exit 1; }
 ok "stopgate starts; ready after the first evaluation of every group"
-check "rules evaluate every second" wait_for 5 sh -c "[ \$(curl -s '$URL/metrics' | awk '/^stopgate_rule_evaluations_total/ {print \$2}') -ge 10 ]"
+check "rules evaluate every second" sg_wait_for 5 sh -c "[ \$(curl -s '$URL/metrics' | awk '/^stopgate_rule_evaluations_total/ {print \$2}') -ge 10 ]"
 expect_eq "remote reads succeed" "$(metric 'stopgate_remote_read_requests_total{result="success"}' | awk '{print ($1 > 0)}')" 1
 expect_eq "/api/v1/rules in Prometheus's shape" "$(curl -s "$URL/api/v1/rules" | python3 -c '
 import json,sys; d=json.load(sys.stdin)["data"]["groups"]
 print(sorted((g["name"], g["release"], [(r["type"], r["name"], r["health"]) for r in g["rules"]][0]) for g in d))')" \
   "[('caracal-stop', 'caracal', ('recording', 'caracal:audit_dlq_depth:max', 'ok')), ('late-stop', 'late', ('alerting', 'LateGatewayNotReady', 'ok'))]"
-check "first revisions seen without a wave" wait_for 5 sh -c "grep -c 'release revision' '$SG_TEST_TMP/run.log' | grep -q 2"
+check "first revisions seen without a wave" sg_wait_for 5 sh -c "grep -c 'release revision' '$SG_TEST_TMP/run.log' | grep -q 2"
 expect_eq "no wave yet" "$(metric 'stopgate_wave_active{release="caracal"}')" 0
 
 # ---- a wave, a trip after `for`, the gate, the audit, resolution --------------------------------
 "$FAKE/fakekube" release caracal caracal --chart caracal --version 1.4.0 >/dev/null
-check "helm revision 2 starts a wave" wait_for 5 metric_is 'stopgate_wave_active{release="caracal"}' 1
+check "helm revision 2 starts a wave" sg_wait_for 5 metric_is 'stopgate_wave_active{release="caracal"}' 1
 set_metric 'caracal_audit_dlq_depth{queue="audit"} 10'
-check "the alert is pending first" wait_for 5 metric_is 'stopgate_alerts{alertname="AuditDLQGrowing",release="caracal",state="pending"}' 1
+check "the alert is pending first" sg_wait_for 5 metric_is 'stopgate_alerts{alertname="AuditDLQGrowing",release="caracal",state="pending"}' 1
 expect_eq "pending: the gate is still open" "$(gate)" 0
-check "after its for, the gate closes: stopgate gate exits 1" wait_for 8 sh -c "[ \$('$STOPGATE' gate caracal --web.url='$URL' >/dev/null 2>&1; echo \$?) -eq 1 ]"
+check "after its for, the gate closes: stopgate gate exits 1" sg_wait_for 8 sh -c "[ \$('$STOPGATE' gate caracal --web.url='$URL' >/dev/null 2>&1; echo \$?) -eq 1 ]"
 expect_eq "HTTP 423 with the reason" "$(curl -s -w ' %{http_code}' "$URL/api/v1/gate/caracal" | sed -E 's/.*"reason":"([A-Za-z]+) fired at.* ([0-9]+)$/\1 \2/')" "AuditDLQGrowing 423"
 expect_eq "firing in /metrics" "$(metric 'stopgate_alerts{alertname="AuditDLQGrowing",release="caracal",state="firing"}')" 1
 expect_eq "halted in /metrics" "$(metric 'stopgate_release_halted{release="caracal"}')" 1
@@ -157,22 +147,22 @@ expect_eq "one rollback action, journaled before its result" \
   "$(audit '[(x["event"], x.get("key")) for x in a if x.get("action")=="rollback" and x["event"] in ("action","action_result")]')" \
   "[('action', 'caracal/r2/rollback'), ('action_result', 'caracal/r2/rollback')]"
 check "actions_total counts it" metric_is 'stopgate_actions_total{action="rollback",release="caracal",result="gate_only"}' 1
-check "notifications are counted" wait_for 2 sh -c "curl -s '$URL/metrics' | grep -q '^stopgate_notifications_total{notifier=\"log\",result=\"success\"}'"
+check "notifications are counted" sg_wait_for 2 sh -c "curl -s '$URL/metrics' | grep -q '^stopgate_notifications_total{notifier=\"log\",result=\"success\"}'"
 set_metric 'caracal_audit_dlq_depth{queue="audit"} 0'
-check "the alert resolves" wait_for 5 audit_has 'any(x["event"]=="resolve" and x.get("alertname")=="AuditDLQGrowing" for x in a)'
+check "the alert resolves" sg_wait_for 5 audit_has 'any(x["event"]=="resolve" and x.get("alertname")=="AuditDLQGrowing" for x in a)'
 expect_eq "resolved: no longer in stopgate_alerts" "$(metric 'stopgate_alerts{alertname="AuditDLQGrowing"')" none
 expect_eq "resolved: the gate stays closed until a person resumes" "$(gate)" 1
 
 # ---- kill -9 while pending: `for` goes on; kill -9 while halted: nothing twice --------------------
 set_metric 'caracal_replay_backlog_age_seconds 100'
-check "ReplayBacklogAging pending" wait_for 5 metric_is 'stopgate_alerts{alertname="ReplayBacklogAging",release="caracal",state="pending"}' 1
+check "ReplayBacklogAging pending" sg_wait_for 5 metric_is 'stopgate_alerts{alertname="ReplayBacklogAging",release="caracal",state="pending"}' 1
 active=$(curl -s "$URL/api/v1/status" | python3 -c 'import json,sys; print([p["activeAt"] for r in json.load(sys.stdin)["releases"] for p in r["pending"] if p["alertname"]=="ReplayBacklogAging"][0])')
 sleep 1
 kill -9 "$SG_PID"
 wait "$SG_PID" 2>/dev/null
 start_sg
 ok "restarted after kill -9 while pending"
-check "it trips" wait_for 12 audit_has 'any(x["event"]=="trip" and x.get("alertname")=="ReplayBacklogAging" for x in a)'
+check "it trips" sg_wait_for 12 audit_has 'any(x["event"]=="trip" and x.get("alertname")=="ReplayBacklogAging" for x in a)'
 ts() { python3 -c 'import datetime,sys; print(round(datetime.datetime.fromisoformat(sys.argv[1].rstrip("Z")).timestamp()*1000))' "$1"; }
 expect_eq "its for went on from the first ActiveAt" \
   "$(ts "$(audit '[x["active_at"] for x in a if x["event"]=="trip" and x.get("alertname")=="ReplayBacklogAging"][0]')")" "$(ts "$active")"
@@ -188,13 +178,13 @@ expect_eq "nothing tripped again" "$(audit 'len([x for x in a if x["event"]=="tr
 "$STOPGATE" resume caracal --web.url="$URL" >/dev/null
 expect_eq "resume: open" "$(gate)" 0
 set_metric 'caracal_replay_backlog_age_seconds 0'
-check "ReplayBacklogAging resolves" wait_for 5 audit_has 'any(x["event"]=="resolve" and x.get("alertname")=="ReplayBacklogAging" for x in a)'
+check "ReplayBacklogAging resolves" sg_wait_for 5 audit_has 'any(x["event"]=="resolve" and x.get("alertname")=="ReplayBacklogAging" for x in a)'
 
 # ---- a lapsed wave only notifies; firing before a wave: halt, never roll back ---------------------
 curl -s -o /dev/null -XPOST "$URL/api/v1/waves/late"
-check "the late wave lapses" wait_for 5 metric_is 'stopgate_wave_active{release="late"}' 0
+check "the late wave lapses" sg_wait_for 5 metric_is 'stopgate_wave_active{release="late"}' 0
 set_metric 'late_gateway_ready 0'
-check "outside the wave the alert trips" wait_for 5 audit_has 'any(x["event"]=="trip" and x["release"]=="late" for x in a)'
+check "outside the wave the alert trips" sg_wait_for 5 audit_has 'any(x["event"]=="trip" and x["release"]=="late" for x in a)'
 expect_eq "outside the wave: notified, gate open, no action" \
   "$(gate late) $(audit '[x["event"] for x in a if x["release"]=="late" and x["event"] in ("trip","notify","action")]')" \
   "0 ['trip', 'notify']"
@@ -205,7 +195,7 @@ expect_eq "halted without a rollback" \
 
 # ---- an exporter that stops exporting: on_no_data ----------------------------------------------------
 set_metric 'caracal_gateway_ready absent'
-check "no data for a stop rule halts the release" wait_for 15 sh -c "[ \$('$STOPGATE' gate caracal --web.url='$URL' >/dev/null 2>&1; echo \$?) -eq 1 ]"
+check "no data for a stop rule halts the release" sg_wait_for 15 sh -c "[ \$('$STOPGATE' gate caracal --web.url='$URL' >/dev/null 2>&1; echo \$?) -eq 1 ]"
 expect_eq "the audit log says why" \
   "$(audit '[(x["condition"], "GatewayNotReady" in x["reason"]) for x in a if x["event"]=="error"]')" "[('no_data', True)]"
 expect_eq "and runs on_no_data's pause" "$(audit 'len([x for x in a if x["event"]=="action" and x["action"]=="pause" and "/no_data/" in x["key"]])')" 1
@@ -214,7 +204,7 @@ set_metric 'caracal_gateway_ready 1'
 
 # ---- Prometheus killed during the wave: on_query_errors -------------------------------------------------
 kill "$PROM_PID"
-check "after 3 failed evaluations the release is halted" wait_for 15 sh -c "[ \$('$STOPGATE' gate caracal --web.url='$URL' >/dev/null 2>&1; echo \$?) -eq 1 ]"
+check "after 3 failed evaluations the release is halted" sg_wait_for 15 sh -c "[ \$('$STOPGATE' gate caracal --web.url='$URL' >/dev/null 2>&1; echo \$?) -eq 1 ]"
 expect_eq "the audit log says why" \
   "$(audit '[x["reason"].startswith("3 consecutive evaluations failed") for x in a if x["event"]=="error" and x["condition"]=="query_errors"]')" "[True]"
 expect_eq "failed reads are counted" "$(metric 'stopgate_remote_read_requests_total{result="failure"}' | awk '{print ($1 >= 3)}')" 1

@@ -98,6 +98,25 @@ sg_wait_http() {
   return 1
 }
 
+# sg_wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; status 1
+# when SECONDS pass first.
+sg_wait_for() {
+  local secs=$1 i
+  shift
+  for i in $(seq 1 $((secs * 10))); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# sg_audit FILE PYTHON_EXPR: print PYTHON_EXPR evaluated over the audit
+# journal FILE, read as the list `a` of its records.
+sg_audit() {
+  python3 -c "import json,sys; a=[json.loads(l) for l in open(sys.argv[1])]; print(eval(sys.argv[2]))" \
+    "$1" "$2"
+}
+
 sg_prom_backfill() {
   local file=$1 dir=$2
   mkdir -p "$dir"
