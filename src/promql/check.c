@@ -31,16 +31,14 @@ static int cerr(struct checker *c, uint32_t off, const char *fmt, ...) SG_PRINTF
 
 static int cerr(struct checker *c, uint32_t off, const char *fmt, ...)
 {
-    char msg[SG_ERR_MSG_MAX];
     va_list ap;
 
     if (c->rc != SG_OK)
         return c->rc;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    sg_promql__parse_errv(c->err, SG_ETYPE, c->name, c->src, off, fmt, ap);
     va_end(ap);
     c->rc = SG_ETYPE;
-    sg_err_set_at(c->err, SG_ETYPE, c->name, c->src, off, 0, "parse error: %s", msg);
     return c->rc;
 }
 

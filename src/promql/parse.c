@@ -72,18 +72,25 @@ static void set_span(struct sg_node *n, uint32_t start, uint32_t end)
 
 static int perr(struct parser *p, int code, uint32_t off, const char *fmt, ...) SG_PRINTF(4, 5);
 
-static int perr(struct parser *p, int code, uint32_t off, const char *fmt, ...)
+void sg_promql__parse_errv(struct sg_err *err, int code, const char *src_name, struct sg_str src,
+                           uint32_t off, const char *fmt, va_list ap)
 {
     char msg[SG_ERR_MSG_MAX];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    sg_err_set_at(err, code, src_name, src, off, 0, "parse error: %s", msg);
+}
+
+static int perr(struct parser *p, int code, uint32_t off, const char *fmt, ...)
+{
     va_list ap;
 
     if (p->rc != SG_OK)
         return p->rc;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    sg_promql__parse_errv(p->err, code, p->name, p->src, off, fmt, ap);
     va_end(ap);
     p->rc = code;
-    sg_err_set_at(p->err, code, p->name, p->src, off, 0, "parse error: %s", msg);
     return p->rc;
 }
 

@@ -124,6 +124,11 @@ int sg_promql__unquote(struct sg_arena *a, const char *s, size_t n, struct sg_st
  * check. On failure writes Prometheus's message to msg. */
 int sg_promql__parse_duration(const char *s, size_t n, int64_t *ms, char *msg, size_t msgn);
 
+/* Prometheus's ParseErr: "parse error: MESSAGE" recorded in err with code
+ * at byte off of src (named src_name). */
+void sg_promql__parse_errv(struct sg_err *err, int code, const char *src_name, struct sg_str src,
+                           uint32_t off, const char *fmt, va_list ap) SG_PRINTF(6, 0);
+
 /* Static checks of 2.42's checkAST on a parsed tree (types, argument
  * counts, vector matching...). Sets node types. src is the query text (for
  * positions). */
