@@ -870,6 +870,17 @@ static int parse_class(struct rp *p)
 
 static int parse_alternation(struct rp *p);
 
+/* A literal rune as an atom, case-folded under the i flag. */
+static void emit_literal(struct rp *p, uint32_t r)
+{
+    if (p->flags & F_FOLD)
+        emits(p, "(?i:");
+    emit_rune(p, r);
+    if (p->flags & F_FOLD)
+        emits(p, ")");
+    add_desc(p, (p->flags & F_FOLD) ? D_OTHER : D_LIT, r);
+}
+
 /* A group after its opening: emits open, then the alternation up to the
  * closing ')' and ")", and restores the flags to saved. */
 static int parse_group_body(struct rp *p, const char *open, unsigned saved)
@@ -1208,12 +1219,7 @@ static int parse_concat(struct rp *p)
                 uint32_t r;
                 if (parse_escape(p, &r) != SG_OK)
                     return p->rc;
-                if (p->flags & F_FOLD)
-                    emits(p, "(?i:");
-                emit_rune(p, r);
-                if (p->flags & F_FOLD)
-                    emits(p, ")");
-                add_desc(p, (p->flags & F_FOLD) ? D_OTHER : D_LIT, r);
+                emit_literal(p, r);
                 last_desc = p->analyze && p->depth == 1 ? (int)p->nd - 1 : -1;
                 goto atom_done;
             }
@@ -1222,12 +1228,7 @@ static int parse_concat(struct rp *p)
             uint32_t r;
             if (next_rune(p, &r) != SG_OK)
                 return p->rc;
-            if (p->flags & F_FOLD)
-                emits(p, "(?i:");
-            emit_rune(p, r);
-            if (p->flags & F_FOLD)
-                emits(p, ")");
-            add_desc(p, (p->flags & F_FOLD) ? D_OTHER : D_LIT, r);
+            emit_literal(p, r);
             last_desc = p->analyze && p->depth == 1 ? (int)p->nd - 1 : -1;
             goto atom_done;
         }
