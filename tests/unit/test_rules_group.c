@@ -152,6 +152,13 @@ static int collect(const struct sg_rule *r, const struct sg_alert *a, void *arg)
     return 0;
 }
 
+/* The alerts of rule r (of every rule when NULL), as collect sees them. */
+static void alerts_of(struct sg_rules_state *rst, const struct sg_rule *r, struct got_alerts *got)
+{
+    memset(got, 0, sizeof(*got));
+    sg_rules_foreach_alert(rst, r, collect, got);
+}
+
 static double value_at(struct sg_store *st, const char *name, int64_t t, size_t *nseries)
 {
     struct sg_matcher m;
@@ -193,15 +200,13 @@ static void evaluates_from_a_store(void **state)
     append(st, "m", "b", 0, 1);
     assert_int_equal(sg_rules_eval_group(rst, g, 0, &src, st, &err), SG_OK);
     assert_true(value_at(st, "job:m:sum", 0, &n) < 0 && n == 2);
-    memset(&got, 0, sizeof(got));
-    sg_rules_foreach_alert(rst, &g->rules[1], collect, &got);
+    alerts_of(rst, &g->rules[1], &got);
     assert_int_equal(got.n, 0);
 
     append(st, "m", "a", 60000, 9);
     append(st, "m", "b", 60000, 1);
     assert_int_equal(sg_rules_eval_group(rst, g, 60000, &src, st, &err), SG_OK);
-    memset(&got, 0, sizeof(got));
-    sg_rules_foreach_alert(rst, &g->rules[1], collect, &got);
+    alerts_of(rst, &g->rules[1], &got);
     assert_int_equal(got.n, 1);
     assert_int_equal(got.state[0], SG_ALERT_PENDING);
     assert_string_equal(got.labels[0], "{alertname=\"High\", job=\"a\", severity=\"page\"}");
@@ -212,8 +217,7 @@ static void evaluates_from_a_store(void **state)
     append(st, "m", "a", 120000, 9);
     append(st, "m", "b", 120000, 1);
     assert_int_equal(sg_rules_eval_group(rst, g, 120000, &src, st, &err), SG_OK);
-    memset(&got, 0, sizeof(got));
-    sg_rules_foreach_alert(rst, &g->rules[1], collect, &got);
+    alerts_of(rst, &g->rules[1], &got);
     assert_int_equal(got.n, 1);
     assert_int_equal(got.state[0], SG_ALERT_FIRING);
 
@@ -222,8 +226,7 @@ static void evaluates_from_a_store(void **state)
      * resolves and is kept as inactive */
     append(st, "m", "b", 900000, 1);
     assert_int_equal(sg_rules_eval_group(rst, g, 900000, &src, st, &err), SG_OK);
-    memset(&got, 0, sizeof(got));
-    sg_rules_foreach_alert(rst, &g->rules[1], collect, &got);
+    alerts_of(rst, &g->rules[1], &got);
     assert_int_equal(got.n, 1);
     assert_int_equal(got.state[0], SG_ALERT_INACTIVE);
     {
@@ -326,8 +329,7 @@ static void plans_a_group_and_merges_local_series(void **state)
     assert_int_equal(sg_rules_eval_group(rst, g, 0, &src, local, &err), SG_OK);
     assert_true(value_at(local, "job:m:sum", 0, &n) == 10);
     assert_int_equal(sg_rules_rule_status(rst, &g->rules[1])->health, SG_RULE_HEALTH_OK);
-    memset(&got, 0, sizeof(got));
-    sg_rules_foreach_alert(rst, NULL, collect, &got);
+    alerts_of(rst, NULL, &got);
     assert_int_equal(got.n, 1);
     assert_int_equal(got.state[0], SG_ALERT_PENDING);
     assert_string_equal(got.summary[0], "a at 10");
