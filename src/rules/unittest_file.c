@@ -496,6 +496,32 @@ static int kind_error(struct dec *d, const struct sg_yaml_node *n, const char *t
 
 /* ---- decoders for the Go types promtool uses ------------------------------------------ */
 
+/* The node of a Go struct or map (want SG_YAML_MAP) or slice (want
+ * SG_YAML_SEQ) of type `type`: true when it is that collection or null
+ * (*null tells which; null decodes to the zero value); false after the type
+ * error for the other collection or any other scalar. */
+static bool dec_collection(struct dec *d, const struct sg_yaml_node *n, enum sg_yaml_kind want,
+                           const char *type, bool *null)
+{
+    struct resolved r;
+
+    *null = false;
+    if (n->kind == want)
+        return true;
+    if (n->kind != SG_YAML_SCALAR) {
+        kind_error(d, n, type);
+        return false;
+    }
+    if (resolve(d, n, &r) != SG_OK)
+        return false;
+    if (r.kind != R_NULL) {
+        terror(d, n, r.tag, type);
+        return false;
+    }
+    *null = true;
+    return true;
+}
+
 /* string: any non-null scalar's text; null gives "". Returns false when the
  * node did not decode (a type error was recorded). */
 static bool dec_string(struct dec *d, const struct sg_yaml_node *n, struct sg_str *out)
@@ -633,20 +659,12 @@ static bool dec_struct(struct dec *d, const struct sg_yaml_node *n, const char *
                        const struct field *fields, size_t nfields, field_fn fn, void *target)
 {
     bool done[16] = {false};
+    bool null;
 
-    if (n->kind == SG_YAML_SEQ) {
-        kind_error(d, n, type);
+    if (!dec_collection(d, n, SG_YAML_MAP, type, &null))
         return false;
-    }
-    if (n->kind == SG_YAML_SCALAR) {
-        struct resolved r;
-        if (resolve(d, n, &r) != SG_OK)
-            return false;
-        if (r.kind == R_NULL)
-            return true;
-        terror(d, n, r.tag, type);
-        return false;
-    }
+    if (null)
+        return true;
     for (size_t i = 0; i < n->count && !d->hard; i++) {
         const struct sg_yaml_node *k = n->pairs[i].key, *v = n->pairs[i].value;
         struct sg_str name;
@@ -684,22 +702,14 @@ static bool dec_seq(struct dec *d, const struct sg_yaml_node *n, const char *typ
 {
     char *arr;
     size_t j = 0;
+    bool null;
 
     *out = NULL;
     *count = 0;
-    if (n->kind == SG_YAML_MAP) {
-        kind_error(d, n, type);
+    if (!dec_collection(d, n, SG_YAML_SEQ, type, &null))
         return false;
-    }
-    if (n->kind == SG_YAML_SCALAR) {
-        struct resolved r;
-        if (resolve(d, n, &r) != SG_OK)
-            return false;
-        if (r.kind == R_NULL)
-            return true;
-        terror(d, n, r.tag, type);
-        return false;
-    }
+    if (null)
+        return true;
     if (n->count == 0)
         return true;
     arr = sg_arena_alloc_array(d->a, n->count, elem_size);
@@ -762,19 +772,12 @@ static bool strmap_put(struct dec *d, struct strmap *m, const struct sg_yaml_nod
 static bool dec_strmap_into(struct dec *d, const struct sg_yaml_node *n, const char *type,
                             struct strmap *m)
 {
-    if (n->kind == SG_YAML_SEQ) {
-        kind_error(d, n, type);
+    bool null;
+
+    if (!dec_collection(d, n, SG_YAML_MAP, type, &null))
         return false;
-    }
-    if (n->kind == SG_YAML_SCALAR) {
-        struct resolved r;
-        if (resolve(d, n, &r) != SG_OK)
-            return false;
-        if (r.kind == R_NULL)
-            return true;
-        terror(d, n, r.tag, type);
-        return false;
-    }
+    if (null)
+        return true;
     for (size_t i = 0; i < n->count && !d->hard; i++) {
         const struct sg_yaml_node *k = n->pairs[i].key, *v = n->pairs[i].value;
         struct sg_str ks, vs;
