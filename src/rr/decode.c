@@ -233,30 +233,21 @@ static int decode_series(struct sg_rr_decoder *d, size_t qi, struct pb series, s
 {
     const struct sg_rr_decode_query *q = &d->qs[qi];
     struct pb r = series;
-    uint64_t field;
-    unsigned wt;
+    struct pb sub;
     const struct sg_label *dup;
-    int rc;
+    int rc, got;
 
     /* pass 1: labels */
     sg_rr__lscratch_reset(&d->lbuf);
-    while (r.p < r.end) {
-        struct pb lab;
-        if (!pb_key(&r, &field, &wt))
-            goto bad;
-        if (field != 1 || wt != 2) {
-            if (!pb_skip(&r, wt))
-                goto bad;
-            continue;
-        }
-        if (!pb_bytes(&r, &lab))
-            goto bad;
-        rc = sg_rr__lscratch_add(&d->lbuf, q, lab, err);
+    while ((got = pb_next(&r, 1, &sub)) > 0) {
+        rc = sg_rr__lscratch_add(&d->lbuf, q, sub, err);
         if (rc == SG_EPROTO)
             goto bad;
         if (rc != SG_OK)
             return rc;
     }
+    if (got < 0)
+        goto bad;
     dup = sg_rr__lscratch_sort(&d->lbuf);
     if (dup)
         return sg_err_set(err, SG_EPROTO, "frame %llu: label \"%.*s\" appears twice in a series",
@@ -275,21 +266,13 @@ static int decode_series(struct sg_rr_decoder *d, size_t qi, struct pb series, s
     }
     /* pass 2: chunks */
     r = series;
-    while (r.p < r.end) {
-        struct pb chunk;
-        if (!pb_key(&r, &field, &wt))
-            goto bad;
-        if (field != 2 || wt != 2) {
-            if (!pb_skip(&r, wt))
-                goto bad;
-            continue;
-        }
-        if (!pb_bytes(&r, &chunk))
-            goto bad;
-        rc = decode_chunk(d, &chunk, err);
+    while ((got = pb_next(&r, 2, &sub)) > 0) {
+        rc = decode_chunk(d, &sub, err);
         if (rc != SG_OK)
             return rc;
     }
+    if (got < 0)
+        goto bad;
     return SG_OK;
 bad:
     return sg_err_set(err, SG_EPROTO, "frame %llu: malformed ChunkedSeries protobuf",

@@ -83,6 +83,25 @@ static inline bool pb_skip(struct pb *r, unsigned wt)
     }
 }
 
+/* The next length-delimited field `field` of r into *sub, every other field
+ * skipped: 1 when found, 0 at the end of r, -1 when r is malformed. */
+static inline int pb_next(struct pb *r, uint64_t field, struct pb *sub)
+{
+    while (r->p < r->end) {
+        uint64_t f;
+        unsigned wt;
+        if (!pb_key(r, &f, &wt))
+            return -1;
+        if (f != field || wt != 2) {
+            if (!pb_skip(r, wt))
+                return -1;
+            continue;
+        }
+        return pb_bytes(r, sub) ? 1 : -1;
+    }
+    return 0;
+}
+
 /* ---- one series' labels while it is decoded (series.c) ------------------------ */
 
 #define SG_RR_MAX_LABELS 4096 /* per series */

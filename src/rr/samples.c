@@ -192,13 +192,13 @@ static int series_cmp(const void *a, const void *b)
 static int decode_result(struct sctx *c, const struct sg_rr_decode_query *q, struct pb qr,
                          struct sg_series_set *set, struct sg_err *err)
 {
-    struct pb r = qr;
+    struct pb r = qr, ts;
     uint64_t field;
     unsigned wt;
     size_t n = 0, count = 0;
     bool sorted = true;
     struct sg_series *v;
-    int rc;
+    int rc, got;
 
     while (r.p < r.end) { /* count the series */
         if (!pb_key(&r, &field, &wt) || !pb_skip(&r, wt))
@@ -215,18 +215,8 @@ static int decode_result(struct sctx *c, const struct sg_rr_decode_query *q, str
     if (!v)
         return sg_rr__mem_err(c->arena, err);
     r = qr;
-    while (r.p < r.end) {
-        struct pb ts;
+    while ((got = pb_next(&r, 1, &ts)) > 0) {
         bool keep;
-        if (!pb_key(&r, &field, &wt))
-            goto bad;
-        if (field != 1 || wt != 2) {
-            if (!pb_skip(&r, wt))
-                goto bad;
-            continue;
-        }
-        if (!pb_bytes(&r, &ts))
-            goto bad;
         rc = decode_series(c, q, ts, &v[count], &keep, err);
         if (rc != SG_OK)
             return rc;
@@ -236,6 +226,8 @@ static int decode_result(struct sctx *c, const struct sg_rr_decode_query *q, str
             sorted = false;
         count++;
     }
+    if (got < 0)
+        goto bad;
     if (!sorted)
         qsort(v, count, sizeof(*v), series_cmp);
     rc = sg_rr__finish_set(v, &count, true, c->arena, err);
@@ -256,7 +248,7 @@ int sg_rr__decode_samples(struct sg_buf *body, const struct sg_rr_decode_query *
     size_t ulen = 0, nres = 0;
     char *raw = NULL;
     struct sctx c = {lim, arena, {NULL, 0, 0, true}, 0, 0};
-    struct pb r;
+    struct pb r, qr;
     uint64_t field;
     unsigned wt;
     int rc = SG_OK;
@@ -294,17 +286,7 @@ int sg_rr__decode_samples(struct sg_buf *body, const struct sg_rr_decode_query *
         goto out;
     }
     r.p = (const uint8_t *)raw;
-    while (r.p < r.end) {
-        struct pb qr;
-        if (!pb_key(&r, &field, &wt))
-            break; /* checked above */
-        if (field != 1 || wt != 2) {
-            if (!pb_skip(&r, wt))
-                break;
-            continue;
-        }
-        if (!pb_bytes(&r, &qr))
-            break;
+    while (pb_next(&r, 1, &qr) > 0) { /* well-formed: checked above */
         rc = decode_result(&c, &qs[c.qi], qr, &sets[c.qi], err);
         if (rc != SG_OK)
             goto out;
