@@ -53,24 +53,10 @@ const char *sg_tmpl__type_name(const struct tv *v)
 
 /* ---- UTF-8 and quoting ------------------------------------------------------------------ */
 
-/* Go's unicode.IsPrint, approximated outside ASCII: the controls, the
- * non-ASCII spaces, format characters, private use and non-characters are
- * not printable; everything else is. */
+/* Go's strconv.IsPrint, which fmt's %q quoting uses. */
 static bool is_print(uint32_t r)
 {
-    if (r < 0x80)
-        return r >= 0x20 && r < 0x7f;
-    if (r < 0xa1 || r == 0xad)
-        return false;
-    if (r == 0x1680 || (r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
-        (r >= 0x205f && r <= 0x206f) || r == 0x3000 || r == 0xfeff ||
-        (r >= 0xfff9 && r <= 0xfffb) || r == 0xfffe || r == 0xffff)
-        return false;
-    if ((r >= 0xd800 && r <= 0xf8ff) || r >= 0xf0000)
-        return false;
-    if ((r & 0xfffe) == 0xfffe)
-        return false;
-    return r <= 0x10ffff;
+    return sg_rune_is_print(r);
 }
 
 static const char lowerhex[] = "0123456789abcdef";
