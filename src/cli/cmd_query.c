@@ -239,6 +239,9 @@ static int run_query(const struct sg_cmd_args *args, bool range)
         rc = setup_rr(&q, &arena);
     if (rc != SG_EXIT_OK)
         goto out;
+    /* a query allowed more samples than the decoder's default may read them */
+    if (q.popts.max_samples > (q.rr.max_samples ? q.rr.max_samples : SG_RR_DEFAULT_MAX_SAMPLES))
+        q.rr.max_samples = q.popts.max_samples;
     if (range) {
         if (!sg_cli_flag(args, "start") || !sg_cli_flag(args, "end") || !sg_cli_flag(args, "step")) {
             rc = sg_cli_usage_error(args->cmd, "--start, --end and --step are required");

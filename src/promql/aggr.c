@@ -34,10 +34,7 @@ double sg_promql__quantile(double q, double *v, size_t n);
 struct group {
     struct sg_labels labels;
     uint64_t hash;
-    double value, mean;
-    double kc;        /* Kahan compensation (compat kahan_sum_aggr) */
-    bool incremental; /* avg switched to an incremental mean (kahan_sum_aggr) */
-    size_t count;
+    struct ev_acc acc;
     bool has_float;
     struct ev_sample *heap; /* topk/bottomk */
     size_t hn, hcap;
@@ -73,21 +70,6 @@ static void aggr_free(void *p)
     sg_free(st->cls);
     sg_free(st->chash);
     sg_free(st);
-}
-
-/* Kahan-Neumaier increment of the later versions: an infinite sum resets
- * the compensation. */
-static void kahan_inc_v3(double inc, double *sum, double *c)
-{
-    double t = *sum + inc;
-
-    if (isinf(t))
-        *c = 0;
-    else if (fabs(*sum) >= fabs(inc))
-        *c += (*sum - t) + inc;
-    else
-        *c += (inc - t) + *sum;
-    *sum = t;
 }
 
 static int oom(struct ev *ev)
@@ -395,28 +377,17 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
                 break;
             }
             st->n++;
-            g->value = s->v;
-            g->mean = s->v;
-            g->kc = 0;
-            g->incremental = false;
-            g->count = 1;
+            sg_promql__acc_first(&g->acc, op, s->v);
             g->has_float = true;
             g->hn = 0;
             g->vn = 0;
             switch (op) {
-            case SG_AGG_STDVAR:
-            case SG_AGG_STDDEV:
-                g->value = 0;
-                break;
             case SG_AGG_TOPK:
             case SG_AGG_BOTTOMK:
                 rc = heap_push(ev, g, s);
                 break;
             case SG_AGG_QUANTILE:
                 rc = vals_push(ev, g, s->v);
-                break;
-            case SG_AGG_GROUP:
-                g->value = 1;
                 break;
             default:
                 break;
@@ -427,63 +398,6 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
         }
         g = &st->g[gi];
         switch (op) {
-        case SG_AGG_SUM:
-            if (kahan)
-                kahan_inc_v3(s->v, &g->value, &g->kc);
-            else
-                g->value += s->v;
-            break;
-        case SG_AGG_AVG:
-            g->count++;
-            if (kahan && !g->incremental) {
-                double nv = g->value, nc = g->kc;
-                kahan_inc_v3(s->v, &nv, &nc);
-                if (!isinf(nv)) {
-                    g->value = nv;
-                    g->kc = nc;
-                    break;
-                }
-                /* the sum would overflow: continue with an incremental mean */
-                g->incremental = true;
-                g->mean = g->value / (double)(g->count - 1);
-                g->kc /= (double)(g->count - 1);
-            }
-            if (isinf(g->mean)) {
-                if (isinf(s->v) && (g->mean > 0) == (s->v > 0))
-                    break;
-                if (!isinf(s->v) && !isnan(s->v))
-                    break;
-            }
-            if (kahan) {
-                double cur = g->mean + g->kc;
-                kahan_inc_v3(s->v / (double)g->count - cur / (double)g->count, &g->mean, &g->kc);
-            } else {
-                g->mean += s->v / (double)g->count - g->mean / (double)g->count;
-            }
-            break;
-        case SG_AGG_GROUP:
-            break;
-        case SG_AGG_MAX:
-            if (g->value < s->v || isnan(g->value))
-                g->value = s->v;
-            break;
-        case SG_AGG_MIN:
-            if (g->value > s->v || isnan(g->value))
-                g->value = s->v;
-            break;
-        case SG_AGG_COUNT:
-        case SG_AGG_COUNT_VALUES:
-            g->count++;
-            break;
-        case SG_AGG_STDVAR:
-        case SG_AGG_STDDEV: {
-            double delta;
-            g->count++;
-            delta = s->v - g->mean;
-            g->mean += delta / (double)g->count;
-            g->value += delta * (s->v - g->mean);
-            break;
-        }
         case SG_AGG_TOPK:
         case SG_AGG_BOTTOMK: {
             heap_less less = op == SG_AGG_TOPK ? less_topk : less_bottomk;
@@ -508,6 +422,9 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
         case SG_AGG_QUANTILE:
             rc = vals_push(ev, g, s->v);
             break;
+        default:
+            sg_promql__acc_add(&g->acc, op, kahan, s->v);
+            break;
         }
         if (rc != SG_OK)
             break;
@@ -523,27 +440,6 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
         o.hash = g->hash;
         o.t = enh->ts;
         switch (op) {
-        case SG_AGG_AVG:
-            if (!kahan)
-                o.v = g->mean;
-            else if (g->incremental)
-                o.v = g->mean + g->kc;
-            else
-                o.v = (g->value + g->kc) / (double)g->count;
-            break;
-        case SG_AGG_SUM:
-            o.v = kahan ? g->value + g->kc : g->value;
-            break;
-        case SG_AGG_COUNT:
-        case SG_AGG_COUNT_VALUES:
-            o.v = (double)g->count;
-            break;
-        case SG_AGG_STDVAR:
-            o.v = g->value / (double)g->count;
-            break;
-        case SG_AGG_STDDEV:
-            o.v = sqrt(g->value / (double)g->count);
-            break;
         case SG_AGG_TOPK:
         case SG_AGG_BOTTOMK: {
             struct sort_ctx c = {g->heap, op == SG_AGG_TOPK ? less_topk : less_bottomk};
@@ -561,7 +457,7 @@ int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
             o.v = sg_promql__quantile(param, g->vals, g->vn);
             break;
         default:
-            o.v = g->value;
+            o.v = sg_promql__acc_result(&g->acc, op, kahan);
             break;
         }
         if (sg_promql__vec_push(out, &o) != SG_OK)

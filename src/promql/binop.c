@@ -94,6 +94,30 @@ static double elem_binop(enum sg_binop op, double l, double r, bool *keep)
     }
 }
 
+double sg_promql__vs_value(const struct sg_node *n, double v, double scalar, bool swap, bool *keep)
+{
+    enum sg_binop op = n->u.bin.op;
+    double lv = v, rv = scalar, value;
+
+    if (swap) {
+        lv = scalar;
+        rv = v;
+    }
+    value = elem_binop(op, lv, rv, keep);
+    if (is_comparison(op) && swap)
+        value = rv;
+    if (n->u.bin.return_bool) {
+        value = *keep ? 1.0 : 0.0;
+        *keep = true;
+    }
+    return value;
+}
+
+bool sg_promql__vs_drops_name(const struct sg_node *n)
+{
+    return drops_name(n->u.bin.op) || n->u.bin.return_bool;
+}
+
 static int vector_scalar(struct ev_enh *enh, const struct ev_vector *vec, double scalar, bool swap,
                          struct ev_vector *out)
 {
@@ -103,23 +127,11 @@ static int vector_scalar(struct ev_enh *enh, const struct ev_vector *vec, double
 
     for (size_t i = 0; i < vec->n; i++) {
         struct ev_sample o = vec->s[i];
-        double lv = o.v, rv = scalar, value;
         bool keep;
 
-        if (swap) {
-            lv = scalar;
-            rv = o.v;
-        }
-        value = elem_binop(op, lv, rv, &keep);
-        if (is_comparison(op) && swap)
-            value = rv;
-        if (rb) {
-            value = keep ? 1.0 : 0.0;
-            keep = true;
-        }
+        o.v = sg_promql__vs_value(n, o.v, scalar, swap, &keep);
         if (!keep)
             continue;
-        o.v = value;
         if (drops_name(op) || rb) {
             if (sg_promql__drop_name(enh, &vec->s[i].labels, vec->s[i].hash, &o.labels, &o.hash) !=
                 SG_OK)

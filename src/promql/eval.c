@@ -183,8 +183,11 @@ void sg_promql__matrix_free(struct ev_matrix *m)
     memset(m, 0, sizeof(*m));
 }
 
-static int matrix_add(struct ev_matrix *m, const struct sg_labels *ls, uint64_t hash,
-                      size_t cap_hint, struct ev_series **out)
+#define matrix_add     sg_promql__matrix_add
+#define step_invariant sg_promql__step_invariant
+
+int sg_promql__matrix_add(struct ev_matrix *m, const struct sg_labels *ls, uint64_t hash,
+                          size_t cap_hint, struct ev_series **out)
 {
     struct ev_series *s;
 
@@ -322,7 +325,7 @@ int sg_promql__drop_name(struct ev_enh *enh, const struct sg_labels *ls, uint64_
     return SG_OK;
 }
 
-static void enh_cleanup(struct ev_enh *enh)
+void sg_promql__enh_cleanup(struct ev_enh *enh)
 {
     sg_promql__map_free(&enh->dmn);
     sg_free(enh->dmn_ls);
@@ -332,25 +335,10 @@ static void enh_cleanup(struct ev_enh *enh)
     memset(enh, 0, sizeof(*enh));
 }
 
-static const struct sg_node *unwrap(const struct sg_node *n)
-{
-    while (n->kind == SG_N_PAREN)
-        n = n->u.paren.expr;
-    return n;
-}
-
-static size_t num_steps(const struct ev *ev)
-{
-    if (ev->end < ev->start)
-        return 0;
-    return (size_t)(((uint64_t)ev->end - (uint64_t)ev->start) / (uint64_t)ev->interval) + 1;
-}
-
-/* Time of step k (k < num_steps). */
-static int64_t step_ts(const struct ev *ev, size_t k)
-{
-    return (int64_t)((uint64_t)ev->start + (uint64_t)k * (uint64_t)ev->interval);
-}
+#define enh_cleanup sg_promql__enh_cleanup
+#define unwrap    sg_promql__unwrap
+#define num_steps sg_promql__num_steps
+#define step_ts   sg_promql__step_ts
 
 static int64_t at_time(const struct ev *ev, enum sg_at_kind k, int64_t at_ms)
 {
@@ -362,6 +350,64 @@ static int64_t at_time(const struct ev *ev, enum sg_at_kind k, int64_t at_ms)
     default:
         return at_ms;
     }
+}
+
+/* ---- rows and sinks ---------------------------------------------------------------------
+ * A producer (a range function, an instant selector) computes one input
+ * series' values at every step into a row and hands it to a sink: the
+ * materialising sink appends it to a matrix, the fused ones (fused.c) fold
+ * it into aggregation groups or filter it without keeping it. */
+
+int sg_promql__row_init(struct ev *ev, struct ev_row *row, size_t steps)
+{
+    memset(row, 0, sizeof(*row));
+    row->v = sg_malloc((steps ? steps : 1) * sizeof(*row->v));
+    row->has = sg_calloc(steps ? steps : 1, 1);
+    if (!row->v || !row->has) {
+        sg_promql__row_free(row);
+        return oom(ev);
+    }
+    row->steps = steps;
+    return SG_OK;
+}
+
+void sg_promql__row_free(struct ev_row *row)
+{
+    sg_free(row->v);
+    sg_free(row->has);
+    memset(row, 0, sizeof(*row));
+}
+
+#define mat_sink_init sg_promql__mat_sink_init
+#define row_clear sg_promql__row_clear
+#define row_put   sg_promql__row_put
+
+
+static int mat_row(struct ev_sink *sk, size_t idx, const struct sg_labels *ls, uint64_t hash,
+                   const struct ev_row *row)
+{
+    struct mat_sink *m = (struct mat_sink *)sk;
+    struct ev_series *os;
+
+    (void)idx;
+    if (matrix_add(m->out, ls, hash, row->n, &os) != SG_OK)
+        return oom(m->ev);
+    for (size_t k = row->first; row->n && k <= row->last; k++) {
+        if (row->has[k]) {
+            os->pts[os->n].t = step_ts(m->ev, k);
+            os->pts[os->n].v = row->v[k];
+            os->n++;
+        }
+    }
+    return SG_OK;
+}
+
+void sg_promql__mat_sink_init(struct mat_sink *m, struct ev *ev, struct ev_matrix *out)
+{
+    memset(out, 0, sizeof(*out));
+    m->base.row = mat_row;
+    m->ev = ev;
+    m->out = out;
 }
 
 /* ---- selections ------------------------------------------------------------------ */
@@ -381,15 +427,12 @@ static int drop_stale(struct ev *ev, const struct sg_series *s, const struct sg_
                       size_t *n, struct sg_sample **owned)
 {
     size_t k = 0;
-    bool any = false;
+    unsigned any = 0;
 
     *owned = NULL;
-    for (size_t i = 0; i < s->count; i++) {
-        if (sg_is_stale(s->samples[i].v)) {
-            any = true;
-            break;
-        }
-    }
+    /* no early exit: stale markers are rare and the plain loop is faster */
+    for (size_t i = 0; i < s->count; i++)
+        any |= sg_f64_bits(s->samples[i].v) == SG_STALE_NAN_BITS;
     if (!any) {
         *pts = s->samples;
         *n = s->count;
@@ -407,30 +450,35 @@ static int drop_stale(struct ev *ev, const struct sg_series *s, const struct sg_
     return SG_OK;
 }
 
-/* Instant vector selector over all steps. */
-static int eval_vector_selector(struct ev *ev, const struct sg_node *n, struct ev_matrix *out)
+/* Instant vector selector over all steps, series by series into sink
+ * (eval.c's rows; see below). */
+int sg_promql__selector_rows(struct ev *ev, const struct sg_node *n, struct ev_sink *sink)
 {
     const struct sg_series_set *set = set_for(ev, n);
     size_t steps = num_steps(ev);
     int64_t lookback = ev->lookback;
     bool left_open = ev->compat && ev->compat->lookback_left_open;
+    bool at = n->u.sel.at != SG_AT_NONE;
+    int64_t at_ms = at ? at_time(ev, n->u.sel.at, n->u.sel.at_ms) : 0;
+    struct ev_row row;
+    int rc = SG_OK;
 
-    memset(out, 0, sizeof(*out));
-    if (!set)
+    if (!set || set->count == 0)
         return SG_OK;
-    for (size_t i = 0; i < set->count; i++) {
+    rc = sg_promql__row_init(ev, &row, steps);
+    if (rc != SG_OK)
+        return rc;
+    for (size_t i = 0; rc == SG_OK && i < set->count; i++) {
         const struct sg_series *s = &set->v[i];
-        struct ev_series *os = NULL;
         size_t cur = 0; /* index of the first sample after ref */
 
+        row_clear(&row);
         for (size_t k = 0; k < steps; k++) {
             int64_t ts = step_ts(ev, k);
-            int64_t ref = sg_promql__tsub(
-                n->u.sel.at != SG_AT_NONE ? at_time(ev, n->u.sel.at, n->u.sel.at_ms) : ts,
-                n->u.sel.offset_ms);
+            int64_t ref = sg_promql__tsub(at ? at_ms : ts, n->u.sel.offset_ms);
             const struct sg_sample *smp;
 
-            if (n->u.sel.at != SG_AT_NONE)
+            if (at)
                 cur = ref == INT64_MAX ? s->count : sg_series_lower_bound(s, ref + 1);
             else
                 while (cur < s->count && s->samples[cur].t <= ref)
@@ -443,19 +491,18 @@ static int eval_vector_selector(struct ev *ev, const struct sg_node *n, struct e
                 continue;
             if (sg_is_stale(smp->v))
                 continue;
-            if (ev->cur >= ev->max)
-                return sg_promql__too_many_samples(ev);
-            if (!os) {
-                uint64_t h = sg_labels_hash(&s->labels);
-                if (matrix_add(out, &s->labels, h, steps < 64 ? steps : 64, &os) != SG_OK)
-                    return oom(ev);
+            if (ev->cur >= ev->max) {
+                rc = sg_promql__too_many_samples(ev);
+                break;
             }
-            if (series_push(os, ts, smp->v) != SG_OK)
-                return oom(ev);
+            row_put(&row, k, smp->v);
             ev->cur++;
         }
+        if (rc == SG_OK && row.n)
+            rc = sink->row(sink, i, &s->labels, sg_labels_hash(&s->labels), &row);
     }
-    return SG_OK;
+    sg_promql__row_free(&row);
+    return rc;
 }
 
 /* The window [lo, hi) of pts with mint <= t <= maxt (mint < t with
@@ -527,7 +574,6 @@ static int eval_matrix_selector(struct ev *ev, const struct sg_node *n, struct e
 
 static int eval_node(struct ev *ev, const struct sg_node *n, struct ev_val *out);
 
-static bool step_invariant(const struct sg_node *n);
 
 /* Prometheus's StepInvariantExpr: a step-invariant subtree of a range
  * evaluation is evaluated once, at the first step, and its instant-vector
@@ -752,7 +798,7 @@ static int64_t align_up(int64_t x, int64_t step, bool left_open)
  * depend on the evaluation step (it is wrapped in a StepInvariantExpr and
  * evaluated once, at the evaluator's start). Aggregation parameters are
  * not looked at, as in 2.42. */
-static bool step_invariant(const struct sg_node *n)
+bool sg_promql__step_invariant(const struct sg_node *n)
 {
     switch (n->kind) {
     case SG_N_SELECTOR:
@@ -880,9 +926,11 @@ static int timestamp_of_selector(struct ev_enh *enh, struct ev_vector *args, siz
     return SG_OK;
 }
 
-/* A function with a range-vector argument: per series, per step. */
-static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
-                           struct ev_matrix *out)
+/* A function with a range-vector argument: per series, per step, each
+ * series' row to the sink. `absent` receives absent_over_time's result
+ * (the sink must then be a matrix sink over it). */
+int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t midx,
+                               struct ev_sink *sink, struct ev_matrix *absent)
 {
     enum ev_func_id id = sg_promql__func_id(n->u.call.func);
     const struct sg_node *arg = unwrap(n->u.call.args[midx]);
@@ -892,14 +940,18 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
     const struct sg_series_set *set = NULL;
     struct sg_series *subser = NULL;
     struct sg_series_set subset = {0};
+    struct ev_rstate rs = {0};
+    struct ev_row row = {0};
+    uint64_t *hashes = NULL;
+    size_t nout = 0;
     int64_t offset, range;
     enum sg_at_kind atk;
     int64_t at_ms;
     double scalars[8];
-    bool slides;
+    int64_t maxt0 = 0;
+    bool slides, fast = false;
     int rc = SG_OK;
 
-    memset(out, 0, sizeof(*out));
     memset(others, 0, sizeof(others));
     if (nargs > 8)
         return sg_promql__fail(ev, SG_ELIMIT, "too many arguments");
@@ -942,19 +994,62 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
         if (rc != SG_OK)
             goto out;
     }
+    /* rate, increase and delta without @ in 2.42's closed windows go the
+     * fast way when no window bound can overflow */
+    if ((id == F_RATE || id == F_INCREASE || id == F_DELTA) && atk == SG_AT_NONE && steps > 0 &&
+        !(ev->compat && (ev->compat->rate_threshold_first || ev->compat->range_left_open))) {
+        int64_t last = step_ts(ev, steps - 1), r;
+        fast = !__builtin_sub_overflow(ev->start, offset, &maxt0) &&
+               !__builtin_sub_overflow(maxt0, range, &r) &&
+               !__builtin_sub_overflow(last, offset, &r) && !__builtin_sub_overflow(r, range, &r);
+    }
+    rc = sg_promql__row_init(ev, &row, steps);
+    if (rc == SG_OK)
+        rc = sg_promql__rstate_init(ev, &rs, id);
+    if (rc == SG_OK && set && set->count) {
+        hashes = sg_malloc(set->count * sizeof(*hashes));
+        if (!hashes)
+            rc = oom(ev);
+    }
+    if (rc != SG_OK)
+        goto out;
     for (size_t i = 0; set && i < set->count; i++) {
         const struct sg_series *s = &set->v[i];
         const struct sg_sample *pts;
         struct sg_sample *owned;
-        struct ev_series *os = NULL;
         struct sg_labels metric = s->labels;
-        uint64_t mhash = 0;
+        uint64_t mhash;
         size_t np, lo = 0, hi = 0, step, held = 0;
 
-        rc = drop_stale(ev, s, &pts, &np, &owned);
-        if (rc != SG_OK)
-            goto out;
-        for (step = 0; step < steps; step++) {
+        row_clear(&row);
+        if (fast) {
+            bool stale = false;
+            rc = sg_promql__rate_rows(&enh, &rs, s->samples, s->count, maxt0, ev->interval, range,
+                                      steps, &row, &held, &stale);
+            if (rc != SG_OK)
+                goto out;
+            if (stale) {
+                rc = drop_stale(ev, s, &pts, &np, &owned);
+                if (rc == SG_OK) {
+                    row_clear(&row);
+                    rc = sg_promql__rate_rows(&enh, &rs, pts, np, maxt0, ev->interval, range,
+                                              steps, &row, &held, &stale);
+                }
+                sg_free(owned);
+                if (rc != SG_OK)
+                    goto out;
+            }
+        } else {
+            rc = drop_stale(ev, s, &pts, &np, &owned);
+            if (rc != SG_OK)
+                goto out;
+            rc = sg_promql__rstate_series(ev, &rs, id, pts, np);
+            if (rc != SG_OK) {
+                sg_free(owned);
+                goto out;
+            }
+        }
+        for (step = fast ? steps : 0; step < steps; step++) {
             int64_t ts = step_ts(ev, step);
             int64_t base = ts;
             int64_t maxt;
@@ -987,47 +1082,38 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
                 goto out;
             }
             enh.ts = ts;
-            rc = sg_promql__call_range(&enh, id, pts + lo, hi - lo, scalars, mint, maxt, range, &v,
-                                       &has);
+            rc = sg_promql__rstate_step(&enh, &rs, lo, hi, scalars, mint, maxt, range, &v, &has);
             if (rc != SG_OK) {
                 sg_free(owned);
                 goto out;
             }
-            if (!has)
-                continue;
-            if (!os) {
-                if (id != F_LAST_OVER_TIME) {
-                    rc = drop_name_plain(ev, &s->labels, &metric);
-                    if (rc != SG_OK) {
-                        sg_free(owned);
-                        goto out;
-                    }
-                }
-                mhash = sg_labels_hash(&metric);
-                if (matrix_add(out, &metric, mhash, steps < 16 ? steps : 16, &os) != SG_OK) {
-                    sg_free(owned);
-                    rc = oom(ev);
-                    goto out;
-                }
-            }
-            if (series_push(os, ts, v) != SG_OK) {
-                sg_free(owned);
-                rc = oom(ev);
-                goto out;
-            }
+            if (has)
+                row_put(&row, step, v);
         }
-        sg_free(owned);
-        if (os) {
-            /* the last step's window is still held when the series is added */
-            if (ev->cur + held + os->n > ev->max) {
-                rc = sg_promql__too_many_samples(ev);
+        if (!fast)
+            sg_free(owned);
+        if (row.n == 0)
+            continue;
+        if (id != F_LAST_OVER_TIME) {
+            rc = drop_name_plain(ev, &s->labels, &metric);
+            if (rc != SG_OK)
                 goto out;
-            }
-            ev->cur += os->n;
         }
+        mhash = sg_labels_hash(&metric);
+        /* the last step's window is still held when the series is added */
+        if (ev->cur + held + row.n > ev->max) {
+            rc = sg_promql__too_many_samples(ev);
+            goto out;
+        }
+        ev->cur += row.n;
+        hashes[nout++] = mhash;
+        rc = sink->row(sink, i, &metric, mhash, &row);
+        if (rc != SG_OK)
+            goto out;
     }
-    if (id == F_ABSENT_OVER_TIME) {
+    if (id == F_ABSENT_OVER_TIME && absent) {
         /* one series of 1s at the steps where no series had a value */
+        struct ev_matrix *mo = absent;
         size_t nfound = 0;
         bool *found = sg_calloc(steps ? steps : 1, sizeof(bool));
         struct sg_labels ls;
@@ -1037,9 +1123,9 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
             rc = oom(ev);
             goto out;
         }
-        for (size_t i = 0; i < out->n; i++) {
-            for (size_t k = 0; k < out->s[i].n; k++) {
-                size_t st = (size_t)(((uint64_t)out->s[i].pts[k].t - (uint64_t)ev->start) /
+        for (size_t i = 0; i < mo->n; i++) {
+            for (size_t k = 0; k < mo->s[i].n; k++) {
+                size_t st = (size_t)(((uint64_t)mo->s[i].pts[k].t - (uint64_t)ev->start) /
                                      (uint64_t)ev->interval);
                 if (!found[st]) {
                     found[st] = true;
@@ -1047,13 +1133,13 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
                 }
             }
         }
-        ev->cur -= total_points(out);
-        sg_promql__matrix_free(out);
+        ev->cur -= total_points(mo);
+        sg_promql__matrix_free(mo);
         /* With no step at all (a subquery where no step fits) 2.42 counts
          * one step and returns the series without any point. */
         if (nfound < steps || steps == 0) {
             rc = sg_promql__absent_labels(ev, arg, &ls);
-            if (rc == SG_OK && matrix_add(out, &ls, sg_labels_hash(&ls), steps - nfound, &os) != SG_OK)
+            if (rc == SG_OK && matrix_add(mo, &ls, sg_labels_hash(&ls), steps - nfound, &os) != SG_OK)
                 rc = oom(ev);
             for (size_t st = 0; rc == SG_OK && st < steps; st++) {
                 if (!found[st]) {
@@ -1069,8 +1155,8 @@ static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
     }
     {
         bool dup = false;
-        if (out->n >= 2)
-            rc = same_labelset(ev, &out->s[0].hash, out->n, sizeof(struct ev_series), &dup);
+        if (nout >= 2)
+            rc = same_labelset(ev, hashes, nout, sizeof(uint64_t), &dup);
         if (rc == SG_OK && dup)
             rc = dup_labelset_error(ev);
     }
@@ -1078,9 +1164,35 @@ out:
     for (size_t j = 0; j < nargs; j++)
         sg_promql__matrix_free(&others[j]);
     sg_free(subser);
+    sg_free(hashes);
     sg_promql__matrix_free(&subres);
+    sg_promql__rstate_free(&rs);
+    sg_promql__row_free(&row);
     ev->cur -= sub_total < ev->cur ? sub_total : ev->cur;
     enh_cleanup(&enh);
+    return rc;
+}
+
+static int eval_vector_selector(struct ev *ev, const struct sg_node *n, struct ev_matrix *out)
+{
+    struct mat_sink ms;
+    int rc;
+
+    mat_sink_init(&ms, ev, out);
+    rc = sg_promql__selector_rows(ev, n, &ms.base);
+    if (rc != SG_OK)
+        sg_promql__matrix_free(out);
+    return rc;
+}
+
+static int eval_range_call(struct ev *ev, const struct sg_node *n, size_t midx,
+                           struct ev_matrix *out)
+{
+    struct mat_sink ms;
+    int rc;
+
+    mat_sink_init(&ms, ev, out);
+    rc = sg_promql__range_call_rows(ev, n, midx, &ms.base, out);
     if (rc != SG_OK)
         sg_promql__matrix_free(out);
     return rc;
@@ -1201,6 +1313,10 @@ static int eval_node(struct ev *ev, const struct sg_node *n, struct ev_val *out)
     case SG_N_AGGR: {
         const struct sg_node *args[2];
         const struct sg_node *param = n->u.aggr.param ? unwrap(n->u.aggr.param) : NULL;
+        bool done = false;
+        rc = sg_promql__fused_aggr(ev, n, &out->m, &done);
+        if (rc != SG_OK || done)
+            return rc;
         if (param && param->kind == SG_N_STRING) {
             args[0] = n->u.aggr.expr;
             rc = range_eval(ev, &enh, sg_promql__aggr_step, PREP_GROUPING, args, 1, 0, &out->m);
@@ -1215,6 +1331,10 @@ static int eval_node(struct ev *ev, const struct sg_node *n, struct ev_val *out)
     case SG_N_BINARY: {
         const struct sg_node *args[2] = {n->u.bin.lhs, n->u.bin.rhs};
         enum sg_vtype lt = n->u.bin.lhs->type, rt = n->u.bin.rhs->type;
+        bool done = false;
+        rc = sg_promql__fused_binop(ev, n, &out->m, &done);
+        if (rc != SG_OK || done)
+            return rc;
         if (lt == SG_VT_SCALAR && rt == SG_VT_SCALAR)
             rc = range_eval(ev, &enh, scalar_scalar_step, PREP_NONE, args, 2, 0, &out->m);
         else

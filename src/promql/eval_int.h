@@ -13,7 +13,9 @@
 #ifndef SG_PROMQL_EVAL_INT_H
 #define SG_PROMQL_EVAL_INT_H
 
+#include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "stopgate/promql.h"
 
@@ -96,6 +98,59 @@ struct ev_enh {
 typedef int (*ev_step_fn)(struct ev_enh *enh, struct ev_vector *args, size_t nargs,
                           struct ev_vector *out);
 
+/* One series' values at every step of an evaluation, dense; `has` marks
+ * the steps with a value, first..last (inclusive) spans them when n > 0.
+ * Both arrays are sg_malloc'd and reused from series to series. */
+struct ev_row {
+    double *v;
+    uint8_t *has;
+    size_t steps, n, first, last;
+};
+
+/* Receives the rows of a producer in its output order; idx is the input
+ * series' position, ls/hash the output labels. */
+struct ev_sink {
+    int (*row)(struct ev_sink *sink, size_t idx, const struct sg_labels *ls, uint64_t hash,
+               const struct ev_row *row);
+};
+
+/* Forget the row's values (only the steps that had one are touched). */
+static inline void sg_promql__row_clear(struct ev_row *row)
+{
+    if (row->n)
+        memset(row->has + row->first, 0, row->last - row->first + 1);
+    row->n = 0;
+}
+
+/* Steps come in increasing order. */
+static inline void sg_promql__row_put(struct ev_row *row, size_t k, double v)
+{
+    if (row->n == 0)
+        row->first = k;
+    row->last = k;
+    row->v[k] = v;
+    row->has[k] = 1;
+    row->n++;
+}
+
+/* The sink that appends each row to a matrix (out is emptied first). */
+struct mat_sink {
+    struct ev_sink base;
+    struct ev *ev;
+    struct ev_matrix *out;
+};
+void sg_promql__mat_sink_init(struct mat_sink *m, struct ev *ev, struct ev_matrix *out);
+
+int sg_promql__row_init(struct ev *ev, struct ev_row *row, size_t steps);
+void sg_promql__row_free(struct ev_row *row);
+/* Producer: the call n whose argument midx is a range selector or a
+ * subquery, row by row into sink (eval.c). absent: the matrix the sink
+ * fills, for absent_over_time's rewrite (NULL for other sinks). */
+/* Producer: an instant selector (eval.c). */
+int sg_promql__selector_rows(struct ev *ev, const struct sg_node *n, struct ev_sink *sink);
+int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t midx,
+                               struct ev_sink *sink, struct ev_matrix *absent);
+
 /* ---- time arithmetic ----
  * Times and durations come from user input (@, offsets, ranges), so sums
  * saturate at the int64 range instead of overflowing. */
@@ -124,7 +179,33 @@ static inline double sg_promql__tdiff_s(int64_t a, int64_t b)
     return (double)r / 1000;
 }
 
+static inline const struct sg_node *sg_promql__unwrap(const struct sg_node *n)
+{
+    while (n->kind == SG_N_PAREN)
+        n = n->u.paren.expr;
+    return n;
+}
+
+static inline size_t sg_promql__num_steps(const struct ev *ev)
+{
+    if (ev->end < ev->start)
+        return 0;
+    return (size_t)(((uint64_t)ev->end - (uint64_t)ev->start) / (uint64_t)ev->interval) + 1;
+}
+
+/* Time of step k (k < num_steps). */
+static inline int64_t sg_promql__step_ts(const struct ev *ev, size_t k)
+{
+    return (int64_t)((uint64_t)ev->start + (uint64_t)k * (uint64_t)ev->interval);
+}
+
 /* ---- helpers (eval.c) ---- */
+/* Prometheus's preprocessExprHelper: the node's value does not depend on
+ * the step (it is evaluated once and repeated). */
+bool sg_promql__step_invariant(const struct sg_node *n);
+/* Append a series to m with room for cap_hint points; SG_ENOMEM. */
+int sg_promql__matrix_add(struct ev_matrix *m, const struct sg_labels *ls, uint64_t hash,
+                          size_t cap_hint, struct ev_series **out);
 int sg_promql__map_init(struct ev_map *m, size_t hint);
 /* Value for key or UINT32_MAX. */
 uint32_t sg_promql__map_get(const struct ev_map *m, uint64_t key);
@@ -133,6 +214,7 @@ void sg_promql__map_clear(struct ev_map *m);
 void sg_promql__map_free(struct ev_map *m);
 
 int sg_promql__vec_push(struct ev_vector *v, const struct ev_sample *s);
+void sg_promql__enh_cleanup(struct ev_enh *enh);
 void sg_promql__matrix_free(struct ev_matrix *m);
 int sg_promql__fail(struct ev *ev, int code, const char *fmt, ...) SG_PRINTF(3, 4);
 int sg_promql__too_many_samples(struct ev *ev);
@@ -170,17 +252,198 @@ int sg_promql__call_step(struct ev_enh *enh, struct ev_vector *args, size_t narg
 int sg_promql__call_range(struct ev_enh *enh, enum ev_func_id id, const struct sg_sample *pts,
                           size_t n, const double *scalars, int64_t range_start,
                           int64_t range_end, int64_t range_ms, double *out, bool *has);
+/* A range function evaluated over the successive windows of one series
+ * (funcs.c): what can be found once per series (counter resets, value
+ * changes, the last window's extreme) is kept here; every window's value
+ * is computed with the same operations as sg_promql__call_range. */
+struct ev_rstate {
+    enum ev_func_id id;
+    const struct sg_sample *p; /* the series (stale markers removed) */
+    size_t n;
+    size_t *marks;             /* resets or changes: positions i >= 1; sg_malloc'd */
+    size_t nmarks, mcap, mpos, mlo;
+    size_t ext, elo, ehi;      /* min/max: the last pick and its window */
+    bool nan;                  /* min/max: the series holds a NaN */
+    struct rate_memo *memo;    /* rate/increase/delta: window shapes; sg_malloc'd */
+    const struct rate_memo *last; /* the shape of the series' previous window */
+};
+/* Before the first series. */
+int sg_promql__rstate_init(struct ev *ev, struct ev_rstate *st, enum ev_func_id id);
+/* Start a series; the state's buffers are reused from series to series. */
+int sg_promql__rstate_series(struct ev *ev, struct ev_rstate *st, enum ev_func_id id,
+                             const struct sg_sample *p, size_t n);
+/* The value over the window [lo, hi) of the series, as call_range. */
+int sg_promql__rstate_step(struct ev_enh *enh, struct ev_rstate *st, size_t lo, size_t hi,
+                           const double *scalars, int64_t range_start, int64_t range_end,
+                           int64_t range_ms, double *out, bool *has);
+void sg_promql__rstate_free(struct ev_rstate *st);
+/* rate/increase/delta (and not the compat order rate_threshold_first) at
+ * steps k = 0..steps-1 with windows [maxt0 + k*interval - range,
+ * maxt0 + k*interval] (closed, no overflow) over the samples p[0..n) of a
+ * series, its row (cleared before); *held as eval.c's loop leaves it.
+ * *stale: p holds a stale marker; nothing was decided, start over with
+ * the markers removed. SG_EEVAL for the sample limit. */
+int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct sg_sample *p,
+                         size_t n, int64_t maxt0, int64_t interval, int64_t range, size_t steps,
+                         struct ev_row *row, size_t *held, bool *stale);
 /* Labels of absent()/absent_over_time() for the argument node. */
 int sg_promql__absent_labels(struct ev *ev, const struct sg_node *arg, struct sg_labels *out);
 
 /* ---- aggregations (aggr.c) and binary operators (binop.c) ---- */
+
+/* Kahan-Neumaier increment of the later versions: an infinite sum resets
+ * the compensation. */
+static inline void sg_promql__kahan_inc_v3(double inc, double *sum, double *c)
+{
+    double t = *sum + inc;
+
+    if (isinf(t))
+        *c = 0;
+    else if (fabs(*sum) >= fabs(inc))
+        *c += (*sum - t) + inc;
+    else
+        *c += (inc - t) + *sum;
+    *sum = t;
+}
+
+/* One aggregation group's running value at one step, for sum, avg, count,
+ * group, min, max, stddev and stdvar: 2.42's aggregation() arithmetic
+ * (kahan: the compat flag kahan_sum_aggr), shared by the step-wise
+ * aggregation (aggr.c) and the fused one (fused.c) so that both compute
+ * the same bits. */
+struct ev_acc {
+    double value, mean;
+    double kc;        /* Kahan compensation (kahan_sum_aggr) */
+    size_t count;
+    bool incremental; /* avg switched to an incremental mean (kahan_sum_aggr) */
+};
+
+/* The group's first sample. */
+static inline void sg_promql__acc_first(struct ev_acc *g, enum sg_aggop op, double v)
+{
+    g->value = v;
+    g->mean = v;
+    g->kc = 0;
+    g->incremental = false;
+    g->count = 1;
+    if (op == SG_AGG_STDVAR || op == SG_AGG_STDDEV)
+        g->value = 0;
+    else if (op == SG_AGG_GROUP)
+        g->value = 1;
+}
+
+/* Every later sample, in input order. */
+static inline void sg_promql__acc_add(struct ev_acc *g, enum sg_aggop op, bool kahan, double v)
+{
+    switch (op) {
+    case SG_AGG_SUM:
+        if (kahan)
+            sg_promql__kahan_inc_v3(v, &g->value, &g->kc);
+        else
+            g->value += v;
+        break;
+    case SG_AGG_AVG:
+        g->count++;
+        if (kahan && !g->incremental) {
+            double nv = g->value, nc = g->kc;
+            sg_promql__kahan_inc_v3(v, &nv, &nc);
+            if (!isinf(nv)) {
+                g->value = nv;
+                g->kc = nc;
+                break;
+            }
+            /* the sum would overflow: continue with an incremental mean */
+            g->incremental = true;
+            g->mean = g->value / (double)(g->count - 1);
+            g->kc /= (double)(g->count - 1);
+        }
+        if (isinf(g->mean)) {
+            if (isinf(v) && (g->mean > 0) == (v > 0))
+                break;
+            if (!isinf(v) && !isnan(v))
+                break;
+        }
+        if (kahan) {
+            double cur = g->mean + g->kc;
+            sg_promql__kahan_inc_v3(v / (double)g->count - cur / (double)g->count, &g->mean,
+                                    &g->kc);
+        } else {
+            g->mean += v / (double)g->count - g->mean / (double)g->count;
+        }
+        break;
+    case SG_AGG_GROUP:
+        break;
+    case SG_AGG_MAX:
+        if (g->value < v || isnan(g->value))
+            g->value = v;
+        break;
+    case SG_AGG_MIN:
+        if (g->value > v || isnan(g->value))
+            g->value = v;
+        break;
+    case SG_AGG_COUNT:
+    case SG_AGG_COUNT_VALUES:
+        g->count++;
+        break;
+    case SG_AGG_STDVAR:
+    case SG_AGG_STDDEV: {
+        double delta;
+        g->count++;
+        delta = v - g->mean;
+        g->mean += delta / (double)g->count;
+        g->value += delta * (v - g->mean);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* The group's value (not for topk, bottomk, quantile). */
+static inline double sg_promql__acc_result(const struct ev_acc *g, enum sg_aggop op, bool kahan)
+{
+    switch (op) {
+    case SG_AGG_AVG:
+        if (!kahan)
+            return g->mean;
+        if (g->incremental)
+            return g->mean + g->kc;
+        return (g->value + g->kc) / (double)g->count;
+    case SG_AGG_SUM:
+        return kahan ? g->value + g->kc : g->value;
+    case SG_AGG_COUNT:
+    case SG_AGG_COUNT_VALUES:
+        return (double)g->count;
+    case SG_AGG_STDVAR:
+        return g->value / (double)g->count;
+    case SG_AGG_STDDEV:
+        return sqrt(g->value / (double)g->count);
+    default:
+        return g->value;
+    }
+}
+
 int sg_promql__aggr_step(struct ev_enh *enh, struct ev_vector *args, size_t nargs,
                          struct ev_vector *out);
 uint64_t sg_promql__grouping_key(const struct sg_node *aggr, const struct sg_labels *ls);
+/* fused.c: the aggregation n folded from its argument's rows when it can
+ * be (*done); else nothing is evaluated and the caller goes step by step. */
+int sg_promql__fused_aggr(struct ev *ev, const struct sg_node *n, struct ev_matrix *out,
+                          bool *done);
 int sg_promql__binop_step(struct ev_enh *enh, struct ev_vector *args, size_t nargs,
                           struct ev_vector *out);
 uint64_t sg_promql__signature(const struct sg_vector_matching *vm, const struct sg_labels *ls);
 double sg_promql__scalar_binop(enum sg_binop op, double l, double r);
+/* Vector-scalar operator n on one element (v) and the scalar (on the left
+ * when swap): the result's value, *keep false when a comparison filters
+ * the element out. */
+double sg_promql__vs_value(const struct sg_node *n, double v, double scalar, bool swap, bool *keep);
+/* The vector-scalar operator n drops the metric name. */
+bool sg_promql__vs_drops_name(const struct sg_node *n);
+/* fused.c: a vector-scalar operator with a number literal over an instant
+ * selector or a range function, row by row, when it can be (*done). */
+int sg_promql__fused_binop(struct ev *ev, const struct sg_node *n, struct ev_matrix *out,
+                           bool *done);
 
 /* ---- Go-compatible numerics and sorting (gomath.c) ---- */
 double sg_promql__go_pow(double x, double y);

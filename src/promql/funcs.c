@@ -149,20 +149,14 @@ double sg_promql__quantile(double q, double *v, size_t n)
 
 /* ---- range functions ------------------------------------------------------------------ */
 
-static double extrapolated_rate(const struct ev *ev, const struct sg_sample *p, size_t n,
-                                int64_t range_start, int64_t range_end, int64_t range_ms,
-                                bool is_counter, bool is_rate)
+/* The extrapolation of rate/increase/delta once `result` (the last value
+ * minus the first, plus the counter resets' corrections) is known. */
+static double extrapolate(const struct ev *ev, const struct sg_sample *p, size_t n, double result,
+                          int64_t range_start, int64_t range_end, int64_t range_ms,
+                          bool is_counter, bool is_rate)
 {
-    double result = p[n - 1].v - p[0].v, prev = p[0].v;
     double to_start, to_end, sampled, avg, threshold, interval, factor;
 
-    if (is_counter) {
-        for (size_t i = 1; i < n; i++) {
-            if (p[i].v < prev)
-                result += prev;
-            prev = p[i].v;
-        }
-    }
     to_start = sg_promql__tdiff_s(p[0].t, range_start);
     to_end = sg_promql__tdiff_s(range_end, p[n - 1].t);
     sampled = sg_promql__tdiff_s(p[n - 1].t, p[0].t);
@@ -199,6 +193,22 @@ static double extrapolated_rate(const struct ev *ev, const struct sg_sample *p, 
     if (is_rate)
         factor /= (double)range_ms / 1000;
     return result * factor;
+}
+
+static double extrapolated_rate(const struct ev *ev, const struct sg_sample *p, size_t n,
+                                int64_t range_start, int64_t range_end, int64_t range_ms,
+                                bool is_counter, bool is_rate)
+{
+    double result = p[n - 1].v - p[0].v, prev = p[0].v;
+
+    if (is_counter) {
+        for (size_t i = 1; i < n; i++) {
+            if (p[i].v < prev)
+                result += prev;
+            prev = p[i].v;
+        }
+    }
+    return extrapolate(ev, p, n, result, range_start, range_end, range_ms, is_counter, is_rate);
 }
 
 static void linear_regression(const struct sg_sample *p, size_t n, int64_t intercept_time,
@@ -438,6 +448,409 @@ int sg_promql__call_range(struct ev_enh *enh, enum ev_func_id id, const struct s
         *has = false;
         return sg_promql__fail(ev, SG_EEVAL, "function does not take a range vector");
     }
+}
+
+/* ---- one series, window after window ---------------------------------------------------
+ * A range evaluation moves every series' window forward step by step. What
+ * can be found once per series is: the positions of counter resets (rate,
+ * increase, resets) and of value changes (changes), and, for min/max, where
+ * the previous window's extreme was. Each window's value is still computed
+ * with exactly the operations 2.42 performs on that window alone: resets are
+ * added one by one in window order, the extreme is the same sample 2.42's
+ * scan picks; every function that sums (the *_over_time averages and sums,
+ * deviations, regressions, quantiles, holt_winters) runs over the whole
+ * window as before. */
+
+#define RATE_MEMO 256
+
+struct rate_memo {
+    int64_t ds, de; /* first - range start, range end - last (the range is fixed) */
+    size_t n;
+    double sampled, k4, factor; /* k4: 4 * to_start */
+    bool used, ts_zero, geo_ok; /* to_start == 0; sampled, to_start in 2^-500..2^500 */
+};
+
+static int marks_push(struct ev *ev, struct ev_rstate *st, size_t i)
+{
+    if (st->nmarks == st->mcap) {
+        size_t ncap = st->mcap ? st->mcap * 2 : 64;
+        size_t *nm = sg_reallocarray(st->marks, ncap, sizeof(*nm));
+        if (!nm)
+            return oom(ev);
+        st->marks = nm;
+        st->mcap = ncap;
+    }
+    st->marks[st->nmarks++] = i;
+    return SG_OK;
+}
+
+int sg_promql__rstate_init(struct ev *ev, struct ev_rstate *st, enum ev_func_id id)
+{
+    memset(st, 0, sizeof(*st));
+    st->id = id;
+    if (id == F_RATE || id == F_INCREASE || id == F_DELTA) {
+        st->memo = sg_calloc(RATE_MEMO, sizeof(struct rate_memo));
+        if (!st->memo)
+            return oom(ev);
+    }
+    return SG_OK;
+}
+
+int sg_promql__rstate_series(struct ev *ev, struct ev_rstate *st, enum ev_func_id id,
+                             const struct sg_sample *p, size_t n)
+{
+    int rc = SG_OK;
+
+    st->id = id;
+    st->p = p;
+    st->n = n;
+    st->nmarks = 0;
+    st->mpos = 0;
+    st->mlo = 0;
+    st->ext = SIZE_MAX;
+    st->nan = false;
+    st->last = NULL;
+    switch (id) {
+    case F_RATE:
+    case F_INCREASE:
+    case F_RESETS:
+        for (size_t i = 1; rc == SG_OK && i < n; i++)
+            if (p[i].v < p[i - 1].v)
+                rc = marks_push(ev, st, i);
+        break;
+    case F_CHANGES:
+        for (size_t i = 1; rc == SG_OK && i < n; i++)
+            if (p[i].v != p[i - 1].v && !(isnan(p[i].v) && isnan(p[i - 1].v)))
+                rc = marks_push(ev, st, i);
+        break;
+    case F_MAX_OVER_TIME:
+    case F_MIN_OVER_TIME:
+        for (size_t i = 0; i < n; i++)
+            if (isnan(p[i].v)) {
+                st->nan = true;
+                break;
+            }
+        break;
+    default:
+        break;
+    }
+    return rc;
+}
+
+/* First mark at or after lo + 1 (marks are sample positions i >= 1 that
+ * belong to the pair (i-1, i)); windows normally only move forward. */
+static size_t marks_from(struct ev_rstate *st, size_t lo)
+{
+    if (lo < st->mlo)
+        st->mpos = 0;
+    st->mlo = lo;
+    while (st->mpos < st->nmarks && st->marks[st->mpos] < lo + 1)
+        st->mpos++;
+    return st->mpos;
+}
+
+/* The sample 2.42's max_over_time (max) or min_over_time scan over
+ * [lo, hi) returns: without NaNs, the first one holding the extreme. When
+ * the previous window's pick is still inside and the window only moved
+ * forward, the samples before the pick are strictly below (above) it and
+ * only the new samples need a look. */
+static double extreme(struct ev_rstate *st, size_t lo, size_t hi, bool max)
+{
+    const struct sg_sample *p = st->p;
+    size_t j, from;
+    double m;
+
+    if (st->ext != SIZE_MAX && st->ext >= lo && lo >= st->elo && hi >= st->ehi) {
+        j = st->ext;
+        from = st->ehi;
+    } else {
+        j = lo;
+        from = lo + 1;
+    }
+    m = p[j].v;
+    for (size_t i = from; i < hi; i++) {
+        if (max ? p[i].v > m : p[i].v < m) {
+            m = p[i].v;
+            j = i;
+        }
+    }
+    st->ext = j;
+    st->elo = lo;
+    st->ehi = hi;
+    return m;
+}
+
+/* rate/increase/delta over a window whose shape was seen before: the
+ * durations, the average interval and the extrapolation factor depend only
+ * on the window's first and last times, its length and the range, so they
+ * are kept per shape (a small direct-mapped table over the series of one
+ * evaluation) instead of being divided out again. The value is then
+ * result * factor, the same product extrapolate() ends with, whenever the
+ * counter's zero point cannot shorten the start; otherwise, and for the
+ * later versions' order, extrapolate() runs in full. */
+/* True when 2.42's zero-point test `sampled * (p0 / result) < to_start`
+ * is certainly false (p0 >= 0, result > 0, sampled > 0 here). With
+ * to_start == 0 it cannot hold (to_zero is >= 0 or NaN). Otherwise, with
+ * every operand within 2^-500..2^500 no operation leaves the normal range,
+ * so each rounding is off by at most a factor (1 +- 2^-53), and
+ * p0 * sampled >= 4 * result * to_start (k4 = 4 * to_start exactly) leaves
+ * room for all of them. */
+static inline bool no_zero_point(const struct rate_memo *m, double p0, double result)
+{
+    if (m->ts_zero)
+        return true;
+    if (!m->geo_ok || !(result >= 0x1p-500 && result <= 0x1p500))
+        return false;
+    if (p0 != 0 && !(p0 >= 0x1p-500 && p0 <= 0x1p500))
+        return false;
+    return p0 * m->sampled >= result * m->k4;
+}
+
+/* Fill m with the shape (ds, de, n) of a window over [range_end - range,
+ * range_end], computed as extrapolate() does without the zero point (2.42's
+ * order). */
+static void rate_shape_fill(struct rate_memo *m, const struct sg_sample *p, size_t n, int64_t ds,
+                            int64_t de, int64_t range_start, int64_t range_end, int64_t range_ms,
+                            bool is_rate)
+{
+    double to_start = sg_promql__tdiff_s(p[0].t, range_start);
+    double to_end = sg_promql__tdiff_s(range_end, p[n - 1].t);
+    double sampled = sg_promql__tdiff_s(p[n - 1].t, p[0].t);
+    double avg = sampled / (double)(n - 1);
+    double threshold = avg * 1.1;
+    double interval = sampled, factor;
+
+    if (to_start < threshold)
+        interval += to_start;
+    else
+        interval += avg / 2;
+    if (to_end < threshold)
+        interval += to_end;
+    else
+        interval += avg / 2;
+    factor = interval / sampled;
+    if (is_rate)
+        factor /= (double)range_ms / 1000;
+    m->ds = ds;
+    m->de = de;
+    m->n = n;
+    m->sampled = sampled;
+    m->k4 = 4 * to_start;
+    m->factor = factor;
+    m->ts_zero = to_start == 0;
+    m->geo_ok = sampled >= 0x1p-500 && sampled <= 0x1p500 && to_start >= 0x1p-500 &&
+                to_start <= 0x1p500;
+    m->used = true;
+}
+
+/* The shape's entry: the series' previous one, the table's, or new. */
+static inline const struct rate_memo *rate_shape(struct ev_rstate *st, const struct sg_sample *p,
+                                                 size_t n, int64_t ds, int64_t de,
+                                                 int64_t range_start, int64_t range_end,
+                                                 int64_t range_ms, bool is_rate)
+{
+    const struct rate_memo *l = st->last;
+    struct rate_memo *m;
+    uint64_t h;
+
+    if (l && l->ds == ds && l->de == de && l->n == n)
+        return l;
+    h = ((uint64_t)ds * UINT64_C(0x9E3779B97F4A7C15)) ^
+        ((uint64_t)de * UINT64_C(0xC2B2AE3D27D4EB4F)) ^
+        ((uint64_t)n * UINT64_C(0x165667B19E3779F9));
+    m = &st->memo[(h >> 40) & (RATE_MEMO - 1)];
+    if (!m->used || m->ds != ds || m->de != de || m->n != n)
+        rate_shape_fill(m, p, n, ds, de, range_start, range_end, range_ms, is_rate);
+    st->last = m;
+    return m;
+}
+
+/* rate/increase/delta over one window with the shape memo; the caller
+ * checked that range_end - range_start == range_ms without overflow. */
+static inline double rate_value(struct ev_rstate *st, const struct ev *ev,
+                                const struct sg_sample *p, size_t n, double result,
+                                int64_t range_start, int64_t range_end, int64_t range_ms,
+                                bool is_counter, bool is_rate)
+{
+    int64_t ds = p[0].t - range_start, de = range_end - p[n - 1].t;
+    const struct rate_memo *m =
+        rate_shape(st, p, n, ds, de, range_start, range_end, range_ms, is_rate);
+
+    if (is_counter && result > 0 && p[0].v >= 0 && !no_zero_point(m, p[0].v, result))
+        return extrapolate(ev, p, n, result, range_start, range_end, range_ms, is_counter,
+                           is_rate);
+    return result * m->factor;
+}
+
+/* The same for a window from the step-wise loop (any bounds, any order). */
+static double rate_step(struct ev_rstate *st, const struct ev *ev, const struct sg_sample *p,
+                        size_t n, double result, int64_t range_start, int64_t range_end,
+                        int64_t range_ms, bool is_counter, bool is_rate)
+{
+    int64_t w;
+
+    if (!st->memo || (ev->compat && ev->compat->rate_threshold_first) ||
+        __builtin_sub_overflow(range_end, range_start, &w) || w != range_ms ||
+        p[0].t < range_start || p[n - 1].t > range_end)
+        return extrapolate(ev, p, n, result, range_start, range_end, range_ms, is_counter,
+                           is_rate);
+    return rate_value(st, ev, p, n, result, range_start, range_end, range_ms, is_counter, is_rate);
+}
+
+int sg_promql__rstate_step(struct ev_enh *enh, struct ev_rstate *st, size_t lo, size_t hi,
+                           const double *scalars, int64_t range_start, int64_t range_end,
+                           int64_t range_ms, double *out, bool *has)
+{
+    const struct sg_sample *p = st->p + lo;
+    size_t n = hi - lo;
+
+    switch (st->id) {
+    case F_RATE:
+    case F_INCREASE: {
+        double result;
+        *has = false;
+        if (n < 2)
+            return SG_OK;
+        result = p[n - 1].v - p[0].v;
+        for (size_t k = marks_from(st, lo); k < st->nmarks && st->marks[k] < hi; k++)
+            result += st->p[st->marks[k] - 1].v;
+        *out = rate_step(st, enh->ev, p, n, result, range_start, range_end, range_ms, true,
+                         st->id == F_RATE);
+        *has = true;
+        return SG_OK;
+    }
+    case F_DELTA:
+        *has = false;
+        if (n < 2)
+            return SG_OK;
+        *out = rate_step(st, enh->ev, p, n, p[n - 1].v - p[0].v, range_start, range_end, range_ms,
+                         false, false);
+        *has = true;
+        return SG_OK;
+    case F_RESETS:
+    case F_CHANGES: {
+        size_t k0 = marks_from(st, lo), k = k0;
+        *has = n > 0;
+        while (k < st->nmarks && st->marks[k] < hi)
+            k++;
+        *out = (double)(k - k0);
+        return SG_OK;
+    }
+    case F_MAX_OVER_TIME:
+    case F_MIN_OVER_TIME:
+        if (st->nan || n == 0)
+            break;
+        *out = extreme(st, lo, hi, st->id == F_MAX_OVER_TIME);
+        *has = true;
+        return SG_OK;
+    case F_LAST_OVER_TIME:
+        *has = n > 0;
+        if (n > 0)
+            *out = p[n - 1].v;
+        return SG_OK;
+    case F_COUNT_OVER_TIME:
+        *has = n > 0;
+        *out = (double)n;
+        return SG_OK;
+    default:
+        break;
+    }
+    return sg_promql__call_range(enh, st->id, p, n, scalars, range_start, range_end, range_ms,
+                                 out, has);
+}
+
+/* rate, increase and delta at every step of a range evaluation without @
+ * whose windows are closed ([maxt - range, maxt]): the window found by
+ * moving both ends forward, resets added in window order, as the step-wise
+ * loop of eval.c (window(), the sample limit check, call_range) does it.
+ * One pass over the series: the resets are found as the window's end moves
+ * over them. A stale marker stops it (*stale) before any window holds one,
+ * so what it did up to there is what the step-wise loop does too. */
+int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct sg_sample *p,
+                         size_t n, int64_t maxt0, int64_t interval, int64_t range, size_t steps,
+                         struct ev_row *row, size_t *held, bool *stale)
+{
+    struct ev *ev = enh->ev;
+    size_t lo = 0, hi = 0, mk = 0, w = 0, scanned = 1;
+    size_t room = ev->cur < ev->max ? ev->max - ev->cur : 0; /* the window may hold this many */
+    size_t rn = 0, rfirst = 0, rlast = 0;
+    double *rv = row->v;
+    uint8_t *rh = row->has;
+    bool counter = st->id != F_DELTA, is_rate = st->id == F_RATE;
+    int64_t maxt = maxt0;
+    int rc = SG_OK;
+
+    st->p = p;
+    st->n = n;
+    st->nmarks = 0;
+    st->last = NULL;
+    *stale = false;
+    if (n > 0 && sg_is_stale(p[0].v)) {
+        *stale = true;
+        return SG_OK;
+    }
+    for (size_t k = 0; k < steps; k++, maxt += interval) {
+        int64_t mint = maxt - range;
+        double result;
+
+        while (lo < n && p[lo].t < mint)
+            lo++;
+        if (hi < lo)
+            hi = lo;
+        while (hi < n && p[hi].t <= maxt)
+            hi++;
+        /* samples newly inside: stale markers, counter resets */
+        for (; scanned < hi; scanned++) {
+            if (sg_is_stale(p[scanned].v)) {
+                *stale = true;
+                return SG_OK;
+            }
+            if (counter && p[scanned].v < p[scanned - 1].v) {
+                rc = marks_push(ev, st, scanned);
+                if (rc != SG_OK)
+                    return rc;
+            }
+        }
+        w = hi - lo;
+        if (w < 2) {
+            if (w > room) {
+                rc = sg_promql__too_many_samples(ev);
+                break;
+            }
+            continue;
+        }
+        if (w > room) {
+            rc = sg_promql__too_many_samples(ev);
+            break;
+        }
+        result = p[hi - 1].v - p[lo].v;
+        if (mk < st->nmarks) {
+            const size_t *marks = st->marks;
+            size_t nmarks = st->nmarks;
+            while (mk < nmarks && marks[mk] < lo + 1)
+                mk++;
+            for (size_t j = mk; j < nmarks && marks[j] < hi; j++)
+                result += p[marks[j] - 1].v;
+        }
+        if (rn == 0)
+            rfirst = k;
+        rlast = k;
+        rn++;
+        rv[k] = rate_value(st, ev, p + lo, w, result, mint, maxt, range, counter, is_rate);
+        rh[k] = 1;
+    }
+    row->n = rn;
+    row->first = rfirst;
+    row->last = rlast;
+    *held = w;
+    return rc;
+}
+
+void sg_promql__rstate_free(struct ev_rstate *st)
+{
+    sg_free(st->marks);
+    sg_free(st->memo);
+    memset(st, 0, sizeof(*st));
 }
 
 /* ---- absent ------------------------------------------------------------------------- */

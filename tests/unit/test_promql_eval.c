@@ -582,6 +582,146 @@ static void go_sort_sorts(void **state)
     }
 }
 
+/* ---- windows slid over a series == each window on its own ------------------------- */
+
+static uint64_t xs = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t rnd(void)
+{
+    xs ^= xs << 13;
+    xs ^= xs >> 7;
+    xs ^= xs << 17;
+    return xs;
+}
+
+/* A series with what makes the functions' corners: counter resets, equal
+ * runs, NaN, +-Inf, -0, huge and tiny values, jittered and irregular times. */
+static size_t rough_series(struct sg_sample *p, size_t cap, int kind)
+{
+    int64_t t = 1700000000000 + (int64_t)(rnd() % 15000);
+    double v = (double)(rnd() % 1000);
+    size_t n = 20 + (size_t)(rnd() % (cap - 20));
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = rnd() % 100;
+        t += kind == 0 ? 15000 : 15000 + (int64_t)(rnd() % 4) - (kind == 2 ? 7000 : 0);
+        if (kind == 2 && r < 5)
+            t += 300000; /* a gap */
+        if (r < 3)
+            v = (double)(rnd() % 5); /* reset */
+        else if (r < 6)
+            ; /* unchanged */
+        else if (kind == 1 && r < 8)
+            v = NAN;
+        else if (kind == 1 && r < 9)
+            v = (r & 1) ? INFINITY : -INFINITY;
+        else if (kind == 1 && r < 10)
+            v = -0.0;
+        else if (kind == 2 && r < 12)
+            v = ldexp((double)(rnd() % 1000), (int)(rnd() % 1200) - 600);
+        else if (isnan(v) || isinf(v))
+            v = (double)(rnd() % 100);
+        else
+            v += (double)(rnd() % 50) / 4;
+        p[i].t = t;
+        p[i].v = v;
+    }
+    return n;
+}
+
+static bool same_bits(double a, double b)
+{
+    return sg_f64_bits(a) == sg_f64_bits(b);
+}
+
+static void sliding_windows_match(void **state)
+{
+    static const enum ev_func_id ids[] = {F_RATE, F_INCREASE, F_DELTA, F_RESETS, F_CHANGES,
+                                          F_MAX_OVER_TIME, F_MIN_OVER_TIME, F_LAST_OVER_TIME,
+                                          F_COUNT_OVER_TIME};
+    static struct sg_sample p[400];
+    struct sg_err err;
+    struct ev ev;
+    struct ev_enh enh;
+    struct ev_row row;
+    double sc[8] = {0};
+
+    (void)state;
+    memset(&ev, 0, sizeof(ev));
+    ev.compat = sg_promql_compat_default();
+    ev.max = 1000000;
+    ev.err = &err;
+    memset(&enh, 0, sizeof(enh));
+    enh.ev = &ev;
+    assert_int_equal(sg_promql__row_init(&ev, &row, 400), SG_OK);
+    for (int round = 0; round < 600; round++) {
+        int kind = round % 3;
+        size_t n = rough_series(p, 400, kind);
+        int64_t range = 15000 * (int64_t)(1 + rnd() % 40) + (int64_t)(rnd() % 3) * 7;
+        int64_t interval = 1000 * (int64_t)(1 + rnd() % 60);
+        int64_t maxt0 = p[0].t + (int64_t)(rnd() % 60000) - 30000;
+        size_t steps = 1 + (size_t)(rnd() % 300);
+
+        for (size_t f = 0; f < SG_ARRAY_LEN(ids); f++) {
+            struct ev_rstate rs;
+            size_t lo = 0, hi = 0, held = 0;
+            assert_int_equal(sg_promql__rstate_init(&ev, &rs, ids[f]), SG_OK);
+            assert_int_equal(sg_promql__rstate_series(&ev, &rs, ids[f], p, n), SG_OK);
+            for (size_t k = 0; k < steps; k++) {
+                int64_t maxt = maxt0 + (int64_t)k * interval, mint = maxt - range;
+                double a = 0, b = 0;
+                bool ha = false, hb = false;
+                /* the window, found from scratch */
+                lo = 0;
+                while (lo < n && p[lo].t < mint)
+                    lo++;
+                hi = lo;
+                while (hi < n && p[hi].t <= maxt)
+                    hi++;
+                assert_int_equal(sg_promql__rstate_step(&enh, &rs, lo, hi, sc, mint, maxt, range,
+                                                        &a, &ha),
+                                 SG_OK);
+                assert_int_equal(sg_promql__call_range(&enh, ids[f], p + lo, hi - lo, sc, mint,
+                                                       maxt, range, &b, &hb),
+                                 SG_OK);
+                if (ha != hb || (ha && !same_bits(a, b)))
+                    fail_msg("round %d f %zu step %zu [%zu,%zu): %.17g (%d) vs %.17g (%d)", round,
+                             f, k, lo, hi, a, ha, b, hb);
+            }
+            if (ids[f] == F_RATE || ids[f] == F_INCREASE || ids[f] == F_DELTA) {
+                /* the one-pass loop gives the same row */
+                bool stale = false;
+                sg_promql__row_clear(&row);
+                assert_int_equal(sg_promql__rate_rows(&enh, &rs, p, n, maxt0, interval, range,
+                                                      steps, &row, &held, &stale),
+                                 SG_OK);
+                assert_false(stale);
+                for (size_t k = 0; k < steps; k++) {
+                    int64_t maxt = maxt0 + (int64_t)k * interval, mint = maxt - range;
+                    double b = 0;
+                    bool hb = false;
+                    lo = 0;
+                    while (lo < n && p[lo].t < mint)
+                        lo++;
+                    hi = lo;
+                    while (hi < n && p[hi].t <= maxt)
+                        hi++;
+                    assert_int_equal(sg_promql__call_range(&enh, ids[f], p + lo, hi - lo, sc,
+                                                           mint, maxt, range, &b, &hb),
+                                     SG_OK);
+                    if ((row.n && k >= row.first && k <= row.last && row.has[k]) != hb ||
+                        (hb && !same_bits(row.v[k], b)))
+                        fail_msg("rows: round %d f %zu step %zu: %.17g vs %.17g", round, f, k,
+                                 row.v[k], b);
+                }
+                assert_int_equal(held, hi - lo);
+            }
+            sg_promql__rstate_free(&rs);
+        }
+    }
+    sg_promql__row_free(&row);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +735,7 @@ int main(void)
         cmocka_unit_test(range_evaluation_and_text_output),
         cmocka_unit_test(go_sort_sorts),
         cmocka_unit_test(plan_windows_and_hints),
+        cmocka_unit_test(sliding_windows_match),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
