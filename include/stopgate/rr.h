@@ -219,6 +219,41 @@ SG_NODISCARD int sg_rr_xor_decode(const void *p, size_t len, struct sg_sample *o
 SG_NODISCARD int sg_rr_xor_encode(const struct sg_sample *s, size_t n, struct sg_buf *out,
                                   struct sg_err *err);
 
+/* ---- codec: snappy -------------------------------------------------------- */
+
+/* Incremental decompressor for snappy's block format (SAMPLES bodies): feed
+ * the compressed bytes in pieces of any size as they arrive. The declared
+ * length is checked against max_len before the output is allocated (once);
+ * out[0..have) is final as soon as it is produced, so a reader may consume
+ * it while the rest is still on its way. Accepts exactly what the snappy
+ * library's RawUncompress accepts (tests/fuzz/fuzz_snappy.c). The fields
+ * are private except out, len and have. */
+struct sg_rr_snappy {
+    uint8_t *out;      /* the output, once the length is known (owned) */
+    size_t len;        /* the declared length */
+    size_t have;       /* bytes of out produced so far */
+    size_t max;        /* cap on the declared length */
+    uint64_t declared; /* the length varint being read */
+    unsigned vbytes;   /* its bytes so far */
+    int state;
+    uint8_t tag[5];    /* an element header split across pieces */
+    unsigned tag_have;
+    size_t lit_left;   /* bytes of a literal still to come */
+};
+
+void sg_rr_snappy_init(struct sg_rr_snappy *z, size_t max_len);
+/* SG_EPROTO ("not snappy compressed data" for a bad length, "corrupt
+ * snappy data" for the rest), SG_ELIMIT (declared length over max_len),
+ * SG_ENOMEM. After an error only sg_rr_snappy_cleanup may follow. */
+SG_NODISCARD int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *p, size_t n,
+                                   struct sg_err *err);
+/* End of input: SG_OK when the output is whole (have == len), SG_EPROTO
+ * when the stream ended early (inside the length, an element, or short of
+ * the declared length). */
+SG_NODISCARD int sg_rr_snappy_finish(struct sg_rr_snappy *z, struct sg_err *err);
+/* Free the output (out becomes NULL). */
+void sg_rr_snappy_cleanup(struct sg_rr_snappy *z);
+
 /* ---- codec: responses ---------------------------------------------------- */
 
 /* A frame as the server writes it: uvarint length, big-endian CRC32C of the
@@ -240,8 +275,10 @@ struct sg_rr_decode_limits {
 
 /* Incremental response decoder: feed body bytes as they arrive, then
  * finish. Streamed responses are decoded frame by frame (only the frame
- * being received is buffered); SAMPLES bodies are collected (capped) and
- * decoded at finish. qs is copied. Results are allocated in arena. */
+ * being received is buffered); SAMPLES bodies are decompressed as they
+ * arrive (sg_rr_snappy, the output allocated once at its declared size)
+ * and each TimeSeries is decoded as soon as it is whole. qs is copied.
+ * Results are allocated in arena. */
 struct sg_rr_decoder;
 
 SG_NODISCARD int sg_rr_decoder_new(enum sg_rr_response_type type,
@@ -255,13 +292,14 @@ SG_NODISCARD int sg_rr_decoder_new(enum sg_rr_response_type type,
  * sg_rr_decoder_free. */
 SG_NODISCARD int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n,
                                     struct sg_err *err);
-/* The body's announced length (Content-Length), when known: a SAMPLES body
- * longer than the response cap fails now (SG_ELIMIT) instead of after
- * the download, and the SAMPLES buffer is sized once. Optional. */
+/* The body's announced length (Content-Length), when known: a body longer
+ * than the response cap fails now (SG_ELIMIT) instead of during the
+ * download. Optional. */
 SG_NODISCARD int sg_rr_decoder_expect(struct sg_rr_decoder *d, uint64_t body_len,
                                       struct sg_err *err);
-/* End of body: a partial frame is "truncated frame"; SAMPLES is decoded
- * now. Fills out (sets and stats other than attempts). */
+/* End of body: a partial frame is "truncated frame"; a SAMPLES body must
+ * be a whole snappy stream of whole messages with one result per query.
+ * Fills out (sets and stats other than attempts). */
 SG_NODISCARD int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out,
                                       struct sg_err *err);
 void sg_rr_decoder_free(struct sg_rr_decoder *d);

@@ -20,8 +20,8 @@
  * the result arena. Histogram chunk encodings (2, 3, 5, 6) are skipped and
  * counted; XOR2 (4) and unknown encodings are errors naming the encoding.
  *
- * SAMPLES bodies are collected (capped) and decoded at the end by
- * samples.c. This file does no I/O.
+ * SAMPLES bodies go to samples.c, which decompresses and decodes them as
+ * they arrive. This file does no I/O.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +65,7 @@ struct sg_rr_decoder {
     /* labels of the frame being decoded */
     struct sg_rr__lscratch lbuf; /* the labels of the series being read */
     /* SAMPLES */
-    struct sg_buf body;
+    struct sg_rr__sdec *sdec;
     struct sg_rr_stats stats;
 };
 
@@ -461,7 +461,6 @@ int sg_rr_decoder_new(enum sg_rr_response_type type, const struct sg_rr_decode_q
         d->lim.max_frame_bytes = SG_RR_DEFAULT_MAX_FRAME;
     if (!d->lim.max_samples)
         d->lim.max_samples = SG_RR_DEFAULT_MAX_SAMPLES;
-    sg_buf_init(&d->body, d->lim.max_response_bytes);
     d->nq = n;
     d->qs = sg_arena_alloc_array(&d->own, n ? n : 1, sizeof(*d->qs));
     d->acc = sg_calloc(n ? n : 1, sizeof(*d->acc));
@@ -480,6 +479,11 @@ int sg_rr_decoder_new(enum sg_rr_response_type type, const struct sg_rr_decode_q
                     goto oom;
         }
         d->qs[i].drop_labels = dl;
+    }
+    if (type == SG_RR_RESPONSE_SAMPLES &&
+        sg_rr__sdec_new(d->qs, n, &d->lim, arena, &d->sdec, err) != SG_OK) {
+        sg_rr_decoder_free(d);
+        return SG_ENOMEM;
     }
     d->stats.response_type = type;
     *out = d;
@@ -500,7 +504,7 @@ void sg_rr_decoder_free(struct sg_rr_decoder *d)
     sg_free(d->fbuf);
     sg_free(d->s);
     sg_free(d->lbuf.v);
-    sg_buf_cleanup(&d->body);
+    sg_rr__sdec_free(d->sdec);
     sg_arena_cleanup(&d->own);
     sg_free(d);
 }
@@ -516,13 +520,10 @@ int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n, struct 
                                   "response larger than the limit of %zu bytes",
                                   d->lim.max_response_bytes));
     d->fed += n;
-    if (d->type == SG_RR_RESPONSE_SAMPLES) {
-        rc = sg_buf_append(&d->body, p, n);
-        if (rc != SG_OK)
-            return fail(d, sg_err_set(err, rc, "out of memory for the response"));
-        return SG_OK;
-    }
-    rc = feed_streamed(d, p, n, err);
+    if (d->type == SG_RR_RESPONSE_SAMPLES)
+        rc = sg_rr__sdec_feed(d->sdec, p, n, err);
+    else
+        rc = feed_streamed(d, p, n, err);
     return rc == SG_OK ? SG_OK : fail(d, rc);
 }
 
@@ -534,10 +535,6 @@ int sg_rr_decoder_expect(struct sg_rr_decoder *d, uint64_t body_len, struct sg_e
         return fail(d, sg_err_set(err, SG_ELIMIT,
                                   "response of %llu bytes is larger than the limit of %zu bytes",
                                   (unsigned long long)body_len, d->lim.max_response_bytes));
-    if (d->type == SG_RR_RESPONSE_SAMPLES && body_len > d->body.len &&
-        sg_buf_reserve(&d->body, (size_t)body_len - d->body.len) != SG_OK)
-        return fail(d, sg_err_set(err, SG_ENOMEM, "out of memory for a %llu-byte response",
-                                  (unsigned long long)body_len));
     return SG_OK;
 }
 
@@ -554,8 +551,7 @@ int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out, stru
     if (!sets)
         return mem_err(d, err);
     if (d->type == SG_RR_RESPONSE_SAMPLES) {
-        rc = sg_rr__decode_samples(&d->body, d->qs, d->nq, &d->lim, d->arena,
-                                   sets, &d->stats, err);
+        rc = sg_rr__sdec_finish(d->sdec, sets, err);
         if (rc != SG_OK)
             return rc;
     } else {

@@ -155,13 +155,22 @@ size_t sg_rr__lower_bound(const struct sg_sample *s, size_t n, int64_t t_ms);
 SG_NODISCARD int sg_rr__finish_set(struct sg_series *v, size_t *count, bool sorted,
                                    struct sg_arena *arena, struct sg_err *err);
 
-/* Decode a SAMPLES body (snappy-compressed ReadResponse). The body is
- * released (sg_buf_cleanup) as soon as it has been decompressed. */
-SG_NODISCARD int sg_rr__decode_samples(struct sg_buf *body,
-                                       const struct sg_rr_decode_query *qs, size_t nq,
-                                       const struct sg_rr_decode_limits *lim,
-                                       struct sg_arena *arena, struct sg_series_set *sets,
-                                       struct sg_rr_stats *stats, struct sg_err *err);
+/* The SAMPLES decoder (samples.c): the body is decompressed as it arrives
+ * (sg_rr_snappy) and every TimeSeries is decoded as soon as it is whole,
+ * so decoding overlaps the transfer. qs, lim and arena must outlive it.
+ * Errors as sg_rr_decoder_feed / _finish. */
+struct sg_rr__sdec;
+
+SG_NODISCARD int sg_rr__sdec_new(const struct sg_rr_decode_query *qs, size_t nq,
+                                 const struct sg_rr_decode_limits *lim, struct sg_arena *arena,
+                                 struct sg_rr__sdec **out, struct sg_err *err);
+SG_NODISCARD int sg_rr__sdec_feed(struct sg_rr__sdec *c, const void *p, size_t n,
+                                  struct sg_err *err);
+/* End of body: the last checks (whole snappy stream, whole messages, one
+ * result per query) and sets[0..nq) filled, each sorted by label set. */
+SG_NODISCARD int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets,
+                                    struct sg_err *err);
+void sg_rr__sdec_free(struct sg_rr__sdec *c);
 
 /* Build the snappy-compressed ReadRequest for qs into out, with the
  * external labels ext added as matchers; when dq is non-NULL, fill dq[i]

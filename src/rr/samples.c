@@ -1,9 +1,16 @@
 /* src/rr/samples.c - decoding a SAMPLES response: one snappy block
- * compressed ReadResponse with one QueryResult per query.
+ * compressed ReadResponse with one QueryResult per query, decoded while it
+ * arrives.
  *
- * The declared uncompressed length is checked against the response cap
- * before anything is allocated (the decompression-bomb guard), and the
- * compressed body is released right after decompression.
+ * Each piece of the body goes through the incremental decompressor
+ * (snappy.c), which checks the declared uncompressed length against the
+ * response cap before anything is allocated (the decompression-bomb guard)
+ * and fills the output in place. Then every message that is whole in the
+ * output so far is decoded: the ReadResponse's QueryResults one TimeSeries
+ * at a time, so by the time the last byte arrives only the last series is
+ * left to decode. A key or length cut by the end of the output so far, or
+ * a TimeSeries not yet whole, waits for the next piece. The decompressed
+ * body is freed at the end (labels and samples are copied out).
  *
  * The protobuf is decoded by hand, straight into the result arena. protobuf-c
  * was measured first: it allocates a message per Sample (48 bytes for ~16
@@ -18,23 +25,36 @@
  * Series are stored with their labels (minus the dropped external labels,
  * sorted by name), samples in time order (sorted and deduplicated only when
  * the server sent them out of order), clipped to the query window. Each set
- * is sorted by label set, since the server does not order SAMPLES series. A
+ * is sorted by label set when its QueryResult ends (the server does not
+ * promise an order; series that came in order are left as they are). A
  * result count different from the query count is an error, as in
- * Prometheus's client.
+ * Prometheus's client, reported at the end of the body.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <snappy-c.h>
-
 #include "rr/rr_int.h"
 
-struct sctx {
+struct qacc {
+    struct sg_series *v; /* malloc'd while the result arrives; moved to the arena at its end */
+    size_t count, cap;
+    bool sorted; /* strictly increasing label sets so far */
+    bool done;
+};
+
+struct sg_rr__sdec {
+    const struct sg_rr_decode_query *qs;
+    size_t nq;
     const struct sg_rr_decode_limits *lim;
     struct sg_arena *arena;
+    struct sg_rr_snappy z;
     struct sg_rr__lscratch lbuf; /* one series' labels */
     uint64_t decoded;
-    size_t qi;
+    size_t pos;     /* output bytes consumed */
+    size_t nres;    /* QueryResults begun */
+    bool in_result; /* inside QueryResult qi, which ends at qr_end */
+    size_t qi, qr_end;
+    struct qacc *acc; /* one per query */
 };
 
 static inline uint64_t load_le64(const uint8_t *p)
@@ -82,7 +102,7 @@ static inline bool decode_sample(struct pb m, struct sg_sample *s)
 }
 
 /* One TimeSeries into out; *keep is false when no sample is in the window. */
-static int decode_series(struct sctx *c, const struct sg_rr_decode_query *q, struct pb ts,
+static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query *q, struct pb ts,
                          struct sg_series *out, bool *keep, struct sg_err *err)
 {
     struct pb r = ts;
@@ -182,118 +202,206 @@ bad:
                       c->qi);
 }
 
-static int series_cmp(const void *a, const void *b)
+/* One TimeSeries of the current QueryResult, appended to its query's series. */
+static int add_series(struct sg_rr__sdec *c, struct pb ts, struct sg_err *err)
 {
-    const struct sg_series *x = a, *y = b;
-    return sg_rr__labels_cmp(&x->labels, &y->labels);
+    struct qacc *a = &c->acc[c->qi];
+    bool keep;
+    int rc;
+
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct sg_series *v = sg_reallocarray(a->v, cap, sizeof(*v));
+        if (!v)
+            return sg_err_set(err, SG_ENOMEM, "out of memory");
+        a->v = v;
+        a->cap = cap;
+    }
+    rc = decode_series(c, &c->qs[c->qi], ts, &a->v[a->count], &keep, err);
+    if (rc != SG_OK || !keep)
+        return rc;
+    if (a->count && a->sorted && sg_rr__labels_cmp(&a->v[a->count - 1].labels,
+                                                  &a->v[a->count].labels) >= 0)
+        a->sorted = false;
+    a->count++;
+    return SG_OK;
 }
 
-/* One QueryResult into set. */
-static int decode_result(struct sctx *c, const struct sg_rr_decode_query *q, struct pb qr,
-                         struct sg_series_set *set, struct sg_err *err)
+/* The end of QueryResult qi: its series in order (sorted by label set,
+ * equal label sets merged), moved to the arena. Series that arrived in
+ * strictly increasing order need neither. */
+static int end_result(struct sg_rr__sdec *c, struct sg_err *err)
 {
-    struct pb r = qr, ts;
-    uint64_t field;
-    unsigned wt;
-    size_t n = 0, count = 0;
-    bool sorted = true;
+    struct qacc *a = &c->acc[c->qi];
     struct sg_series *v;
-    int rc, got;
+    int rc;
 
-    while (r.p < r.end) { /* count the series */
-        if (!pb_key(&r, &field, &wt) || !pb_skip(&r, wt))
-            goto bad;
-        if (field == 1 && wt == 2)
-            n++;
-    }
-    set->v = NULL;
-    set->count = 0;
-    set->sorted = true;
-    if (!n)
-        return SG_OK;
-    v = sg_arena_alloc_array(c->arena, n, sizeof(*v));
-    if (!v)
-        return sg_rr__mem_err(c->arena, err);
-    r = qr;
-    while ((got = pb_next(&r, 1, &ts)) > 0) {
-        bool keep;
-        rc = decode_series(c, q, ts, &v[count], &keep, err);
+    c->in_result = false;
+    if (!a->sorted) {
+        rc = sg_rr__finish_set(a->v, &a->count, false, c->arena, err);
         if (rc != SG_OK)
             return rc;
-        if (!keep)
-            continue;
-        if (count && sg_rr__labels_cmp(&v[count - 1].labels, &v[count].labels) >= 0)
-            sorted = false;
-        count++;
     }
-    if (got < 0)
-        goto bad;
-    if (!sorted)
-        qsort(v, count, sizeof(*v), series_cmp);
-    rc = sg_rr__finish_set(v, &count, true, c->arena, err);
-    if (rc != SG_OK)
-        return rc;
-    set->v = count ? v : NULL;
-    set->count = count;
+    a->done = true;
+    if (!a->count)
+        return SG_OK;
+    v = sg_arena_memdup(c->arena, a->v, a->count * sizeof(*v));
+    if (!v)
+        return sg_rr__mem_err(c->arena, err);
+    sg_free(a->v);
+    a->v = v;
+    a->cap = 0; /* a->v now lives in the arena */
     return SG_OK;
-bad:
-    return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed QueryResult %zu", c->qi);
 }
 
-int sg_rr__decode_samples(struct sg_buf *body, const struct sg_rr_decode_query *qs, size_t nq,
-                          const struct sg_rr_decode_limits *lim, struct sg_arena *arena,
-                          struct sg_series_set *sets, struct sg_rr_stats *stats,
-                          struct sg_err *err)
+/* Consume every whole message of the output produced so far: ReadResponse
+ * fields at the top, TimeSeries inside a QueryResult. A field whose key or
+ * length is not all there yet, or a TimeSeries not yet whole, waits for
+ * the next piece; skipped fields are passed over without waiting for their
+ * bytes. */
+static int advance(struct sg_rr__sdec *c, struct sg_err *err)
 {
-    size_t ulen = 0, nres = 0;
-    char *raw = NULL;
-    struct sctx c = {lim, arena, {NULL, 0, 0, true}, 0, 0};
-    struct pb r, qr;
-    uint64_t field;
-    unsigned wt;
-    int rc = SG_OK;
+    const uint8_t *base = c->z.out;
+    size_t avail = c->z.have;
 
-    (void)stats;
-    if (snappy_uncompressed_length(body->data ? body->data : "", body->len, &ulen) != SNAPPY_OK)
-        return sg_err_set(err, SG_EPROTO, "SAMPLES response is not snappy compressed data");
-    if (ulen > lim->max_response_bytes)
-        return sg_err_set(err, SG_ELIMIT,
-                          "SAMPLES response decompresses to %zu bytes, over the limit of %zu "
-                          "bytes",
-                          ulen, lim->max_response_bytes);
-    raw = sg_malloc(ulen ? ulen : 1);
-    if (!raw)
-        return sg_err_set(err, SG_ENOMEM, "out of memory for %zu bytes", ulen);
-    if (snappy_uncompress(body->data ? body->data : "", body->len, raw, &ulen) != SNAPPY_OK) {
-        sg_free(raw);
-        return sg_err_set(err, SG_EPROTO, "SAMPLES response: corrupt snappy data");
-    }
-    sg_buf_cleanup(body);
-    /* count the results first: a mismatch is reported before any work */
-    r.p = (const uint8_t *)raw;
-    r.end = r.p + ulen;
-    while (r.p < r.end) {
-        if (!pb_key(&r, &field, &wt) || !pb_skip(&r, wt)) {
-            rc = sg_err_set(err, SG_EPROTO, "SAMPLES response is not a valid ReadResponse");
-            goto out;
+    for (;;) {
+        size_t limit, lim_av, body, skip = 0;
+        uint64_t field, len = 0, v;
+        unsigned wt;
+        struct pb r;
+
+        if (c->in_result && c->pos == c->qr_end) {
+            int rc = end_result(c, err);
+            if (rc != SG_OK)
+                return rc;
+            continue;
         }
-        if (field == 1 && wt == 2)
-            nres++;
+        limit = c->in_result ? c->qr_end : c->z.len; /* where the message ends */
+        lim_av = avail < limit ? avail : limit;
+        if (c->pos >= lim_av)
+            return SG_OK; /* wait (or done) */
+        r.p = base + c->pos;
+        r.end = base + lim_av;
+        if (!pb_key(&r, &field, &wt))
+            goto short_or_bad;
+        switch (wt) {
+        case 0:
+            if (!pb_varint(&r, &v))
+                goto short_or_bad;
+            break;
+        case 1:
+            skip = 8;
+            break;
+        case 2:
+            if (!pb_varint(&r, &len))
+                goto short_or_bad;
+            skip = (size_t)len;
+            break;
+        case 5:
+            skip = 4;
+            break;
+        default:
+            goto bad;
+        }
+        body = (size_t)(r.p - base);
+        if (skip > limit - body)
+            goto bad;
+        if (field == 1 && wt == 2) {
+            if (!c->in_result) {
+                if (++c->nres <= c->nq) { /* QueryResult nres - 1 */
+                    c->in_result = true;
+                    c->qi = c->nres - 1;
+                    c->qr_end = body + skip;
+                    c->pos = body;
+                    continue;
+                }
+                /* more results than queries: counted, reported at the end */
+            } else {
+                struct pb ts = {base + body, base + body + skip};
+                int rc;
+                if (body + skip > avail)
+                    return SG_OK; /* the TimeSeries is not whole yet */
+                rc = add_series(c, ts, err);
+                if (rc != SG_OK)
+                    return rc;
+            }
+        }
+        c->pos = body + skip;
+        continue;
+    short_or_bad:
+        /* a key or length cut by the end of what has arrived: wait */
+        if (lim_av < limit && lim_av - c->pos < 20)
+            return SG_OK;
+    bad:
+        if (c->in_result)
+            return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed QueryResult %zu",
+                              c->qi);
+        return sg_err_set(err, SG_EPROTO, "SAMPLES response is not a valid ReadResponse");
     }
-    if (nres != nq) {
-        rc = sg_err_set(err, SG_EPROTO, "the server answered %zu results for %zu quer%s", nres,
-                        nq, nq == 1 ? "y" : "ies");
-        goto out;
+}
+
+int sg_rr__sdec_new(const struct sg_rr_decode_query *qs, size_t nq,
+                    const struct sg_rr_decode_limits *lim, struct sg_arena *arena,
+                    struct sg_rr__sdec **out, struct sg_err *err)
+{
+    struct sg_rr__sdec *c = sg_calloc(1, sizeof(*c));
+
+    if (!c || !(c->acc = sg_calloc(nq ? nq : 1, sizeof(*c->acc)))) {
+        sg_free(c);
+        return sg_err_set(err, SG_ENOMEM, "out of memory");
     }
-    r.p = (const uint8_t *)raw;
-    while (pb_next(&r, 1, &qr) > 0) { /* well-formed: checked above */
-        rc = decode_result(&c, &qs[c.qi], qr, &sets[c.qi], err);
-        if (rc != SG_OK)
-            goto out;
-        c.qi++;
-    }
-out:
-    sg_free(c.lbuf.v);
-    sg_free(raw);
+    c->qs = qs;
+    c->nq = nq;
+    c->lim = lim;
+    c->arena = arena;
+    c->lbuf.ordered = true;
+    for (size_t i = 0; i < nq; i++)
+        c->acc[i].sorted = true;
+    sg_rr_snappy_init(&c->z, lim->max_response_bytes);
+    *out = c;
+    return SG_OK;
+}
+
+void sg_rr__sdec_free(struct sg_rr__sdec *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nq; i++)
+        if (c->acc[i].cap) /* still malloc'd */
+            sg_free(c->acc[i].v);
+    sg_free(c->acc);
+    sg_free(c->lbuf.v);
+    sg_rr_snappy_cleanup(&c->z);
+    sg_free(c);
+}
+
+int sg_rr__sdec_feed(struct sg_rr__sdec *c, const void *p, size_t n, struct sg_err *err)
+{
+    int rc = sg_rr_snappy_feed(&c->z, p, n, err);
+
+    if (rc == SG_OK && c->z.out)
+        rc = advance(c, err);
     return rc;
+}
+
+int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets, struct sg_err *err)
+{
+    int rc = sg_rr_snappy_finish(&c->z, err);
+
+    if (rc == SG_OK)
+        rc = advance(c, err);
+    if (rc != SG_OK)
+        return rc;
+    if (c->in_result || c->pos != c->z.len)
+        return sg_err_set(err, SG_EPROTO, "SAMPLES response is not a valid ReadResponse");
+    if (c->nres != c->nq)
+        return sg_err_set(err, SG_EPROTO, "the server answered %zu results for %zu quer%s",
+                          c->nres, c->nq, c->nq == 1 ? "y" : "ies");
+    for (size_t i = 0; i < c->nq; i++) {
+        sets[i].v = c->acc[i].count ? c->acc[i].v : NULL;
+        sets[i].count = c->acc[i].count;
+        sets[i].sorted = true;
+    }
+    sg_rr_snappy_cleanup(&c->z); /* the body is no longer needed */
+    return SG_OK;
 }

@@ -460,36 +460,45 @@ static void samples_body(const struct tss *const *results, const size_t *nseries
 {
     Prometheus__ReadResponse r = PROMETHEUS__READ_RESPONSE__INIT;
     Prometheus__QueryResult qr[4], *qrp[4];
-    Prometheus__TimeSeries ts[4][8], *tsp[4][8];
-    Prometheus__Label lab[4][8][8], *labp[4][8][8];
-    Prometheus__Sample smp[4][8][64], *smpp[4][8][64];
+    size_t nts = 0, nlab = 0, nsmp = 0;
 
+    for (size_t i = 0; i < nres; i++)
+        for (size_t k = 0; k < nseries[i]; k++) {
+            nts++;
+            nsmp += results[i][k].n;
+            for (const char *const *l = results[i][k].labels; *l; l += 2)
+                nlab++;
+        }
+    Prometheus__TimeSeries *ts = calloc(nts + 1, sizeof(*ts)), **tsp = calloc(nts + 1, sizeof(*tsp));
+    Prometheus__Label *lab = calloc(nlab + 1, sizeof(*lab)), **labp = calloc(nlab + 1, sizeof(*labp));
+    Prometheus__Sample *smp = calloc(nsmp + 1, sizeof(*smp)), **smpp = calloc(nsmp + 1, sizeof(*smpp));
+    assert_true(ts && tsp && lab && labp && smp && smpp);
+    nts = nlab = nsmp = 0;
     for (size_t i = 0; i < nres; i++) {
         prometheus__query_result__init(&qr[i]);
-        for (size_t k = 0; k < nseries[i]; k++) {
+        qr[i].timeseries = tsp + nts;
+        for (size_t k = 0; k < nseries[i]; k++, nts++) {
             const struct tss *t = &results[i][k];
-            size_t nl = 0;
-            prometheus__time_series__init(&ts[i][k]);
-            for (const char *const *l = t->labels; *l; l += 2, nl++) {
-                prometheus__label__init(&lab[i][k][nl]);
-                lab[i][k][nl].name = (char *)(uintptr_t)l[0];
-                lab[i][k][nl].value = (char *)(uintptr_t)l[1];
-                labp[i][k][nl] = &lab[i][k][nl];
+            prometheus__time_series__init(&ts[nts]);
+            ts[nts].labels = labp + nlab;
+            for (const char *const *l = t->labels; *l; l += 2, nlab++) {
+                prometheus__label__init(&lab[nlab]);
+                lab[nlab].name = (char *)(uintptr_t)l[0];
+                lab[nlab].value = (char *)(uintptr_t)l[1];
+                labp[nlab] = &lab[nlab];
+                ts[nts].n_labels++;
             }
-            for (size_t j = 0; j < t->n; j++) {
-                prometheus__sample__init(&smp[i][k][j]);
-                smp[i][k][j].timestamp = t->s[j].t;
-                smp[i][k][j].value = t->s[j].v;
-                smpp[i][k][j] = &smp[i][k][j];
+            ts[nts].samples = smpp + nsmp;
+            for (size_t j = 0; j < t->n; j++, nsmp++) {
+                prometheus__sample__init(&smp[nsmp]);
+                smp[nsmp].timestamp = t->s[j].t;
+                smp[nsmp].value = t->s[j].v;
+                smpp[nsmp] = &smp[nsmp];
             }
-            ts[i][k].n_labels = nl;
-            ts[i][k].labels = labp[i][k];
-            ts[i][k].n_samples = t->n;
-            ts[i][k].samples = smpp[i][k];
-            tsp[i][k] = &ts[i][k];
+            ts[nts].n_samples = t->n;
+            tsp[nts] = &ts[nts];
         }
         qr[i].n_timeseries = nseries[i];
-        qr[i].timeseries = tsp[i];
         qrp[i] = &qr[i];
     }
     r.n_results = nres;
@@ -502,6 +511,12 @@ static void samples_body(const struct tss *const *results, const size_t *nseries
     assert_int_equal(snappy_compress((char *)raw, len, out->data + out->len, &clen), SNAPPY_OK);
     out->len += clen;
     free(raw);
+    free(ts);
+    free(tsp);
+    free(lab);
+    free(labp);
+    free(smp);
+    free(smpp);
 }
 
 static void samples_decode(void **state)
@@ -579,10 +594,12 @@ static void samples_bomb_guard(void **state)
     assert_int_equal(sg_buf_append(&body, "\x03\x08\x0a\xff\xff", 5), SG_OK);
     assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &body, 0, &a, &res, &err),
                      SG_EPROTO);
-    /* the compressed body over the response cap */
+    /* the compressed body over the response cap: 999 bytes declared, one
+     * literal of 999 bytes, 1004 bytes in all */
     sg_buf_reset(&body);
-    for (int i = 0; i < 300; i++)
-        assert_int_equal(sg_buf_append(&body, "abcd", 4), SG_OK);
+    assert_int_equal(sg_buf_append(&body, "\xe7\x07\xf4\xe6\x03", 5), SG_OK);
+    for (int i = 0; i < 333; i++)
+        assert_int_equal(sg_buf_append(&body, "abc", 3), SG_OK);
     assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, &q, 1, &lim, &body, 100, &a, &res, &err),
                      SG_ELIMIT);
     /* an announced length over the cap fails before the download */
@@ -598,6 +615,157 @@ static void samples_bomb_guard(void **state)
                          SG_OK);
         assert_int_equal(sg_rr_decoder_expect(d, 1000, &err), SG_OK);
         sg_rr_decoder_free(d);
+    }
+    sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+}
+
+/* The incremental snappy decompressor gives the library's bytes whatever
+ * the piece sizes, and refuses what the library refuses. */
+static int snappy_pieces(const char *c, size_t clen, size_t step, size_t cap,
+                         struct sg_rr_snappy *z, struct sg_err *err)
+{
+    int rc = SG_OK;
+
+    sg_rr_snappy_init(z, cap);
+    sg_err_clear(err);
+    for (size_t off = 0; off < clen && rc == SG_OK; off += step)
+        rc = sg_rr_snappy_feed(z, c + off, clen - off < step ? clen - off : step, err);
+    return rc == SG_OK ? sg_rr_snappy_finish(z, err) : rc;
+}
+
+static void snappy_incremental(void **state)
+{
+    static const size_t steps[] = {1, 2, 3, 5, 17, 4096, (size_t)1 << 30};
+    size_t n = 300000, clen = snappy_max_compressed_length(n);
+    char *raw = malloc(n), *c = malloc(clen + 2);
+    uint64_t x = 42;
+    struct sg_rr_snappy z;
+    struct sg_err err;
+
+    (void)state;
+    assert_non_null(raw);
+    assert_non_null(c);
+    /* runs of repeated bytes, repeated phrases near and far, random bytes */
+    for (size_t i = 0; i < n;) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        size_t len = 1 + (x >> 33) % 200, kind = (x >> 20) % 4;
+        for (size_t k = 0; k < len && i < n; k++, i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            if (kind == 0)
+                raw[i] = 'z';
+            else if (kind == 1 && i >= 70000)
+                raw[i] = raw[i - 70000 + k % 50];
+            else if (kind == 2 && i >= 9)
+                raw[i] = raw[i - 9];
+            else
+                raw[i] = (char)(x >> 56);
+        }
+    }
+    assert_int_equal(snappy_compress(raw, n, c, &clen), SNAPPY_OK);
+    for (size_t i = 0; i < SG_ARRAY_LEN(steps); i++) {
+        if (snappy_pieces(c, clen, steps[i], n, &z, &err) != SG_OK)
+            fail_msg("step %zu: %s", steps[i], err.msg);
+        assert_int_equal(z.have, n);
+        assert_memory_equal(z.out, raw, n);
+        sg_rr_snappy_cleanup(&z);
+    }
+    /* one byte short, one byte too many */
+    assert_int_equal(snappy_pieces(c, clen - 1, 7, n, &z, &err), SG_EPROTO);
+    assert_non_null(strstr(err.msg, "corrupt snappy data"));
+    sg_rr_snappy_cleanup(&z);
+    c[clen] = 0x00; /* a one-byte literal */
+    c[clen + 1] = 'q';
+    assert_int_equal(snappy_pieces(c, clen + 2, 1 << 20, n, &z, &err), SG_EPROTO);
+    sg_rr_snappy_cleanup(&z);
+    /* the declared length over the cap, before any allocation */
+    assert_int_equal(snappy_pieces(c, clen, 1, n - 1, &z, &err), SG_ELIMIT);
+    assert_null(z.out);
+    assert_non_null(strstr(err.msg, "decompresses to 300000 bytes"));
+    sg_rr_snappy_cleanup(&z);
+    /* copies: offset 0 and offset beyond the output are corrupt; an
+     * overlapping copy repeats; a 4-byte offset copy is valid */
+    assert_int_equal(snappy_pieces("\x08\x0c" "abcd\x01\x00", 8, 1, 100, &z, &err), SG_EPROTO);
+    sg_rr_snappy_cleanup(&z);
+    assert_int_equal(snappy_pieces("\x08\x0c" "abcd\x01\x05", 8, 1, 100, &z, &err), SG_EPROTO);
+    sg_rr_snappy_cleanup(&z);
+    assert_int_equal(snappy_pieces("\x0b\x00z\x19\x01", 5, 2, 100, &z, &err), SG_OK);
+    assert_memory_equal(z.out, "zzzzzzzzzzz", 11);
+    sg_rr_snappy_cleanup(&z);
+    assert_int_equal(snappy_pieces("\x06\x08xyz\x0b\x03\x00\x00\x00", 10, 3, 100, &z, &err),
+                     SG_OK);
+    assert_memory_equal(z.out, "xyzxyz", 6);
+    sg_rr_snappy_cleanup(&z);
+    /* a length of more than 32 bits is not snappy */
+    assert_int_equal(snappy_pieces("\xff\xff\xff\xff\x10", 5, 1, 100, &z, &err), SG_EPROTO);
+    assert_non_null(strstr(err.msg, "not snappy"));
+    sg_rr_snappy_cleanup(&z);
+    free(raw);
+    free(c);
+}
+
+/* Many series decoded while the body arrives in pieces of any size give
+ * what one piece gives. */
+static void samples_incremental(void **state)
+{
+    enum { NS = 300, NP = 40 };
+    static const char *const names[] = {"__name__", "m", "i", NULL, NULL};
+    static char ival[NS][8];
+    static const char *lab[NS][5];
+    static struct sg_sample smp[NS][NP];
+    static struct tss r0[NS];
+    const struct tss *results[] = {r0};
+    size_t ns[] = {NS};
+    static const size_t steps[] = {1, 3, 100, 1000, 65536, 0};
+    struct sg_rr_decode_query q = {0, INT64_MAX, NULL, 0};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    for (size_t i = 0; i < NS; i++) {
+        /* in reverse label order, so the set is sorted at the end */
+        snprintf(ival[i], sizeof(ival[i]), "%05zu", NS - i);
+        memcpy(lab[i], names, sizeof(names));
+        lab[i][3] = ival[i];
+        for (size_t k = 0; k < NP; k++) {
+            smp[i][k].t = (int64_t)(1700000000000 + k * 15000 + i);
+            smp[i][k].v = (double)(i * k) / 7;
+        }
+        r0[i].labels = lab[i];
+        r0[i].s = smp[i];
+        r0[i].n = NP;
+    }
+    sg_buf_init(&body, 16 << 20);
+    samples_body(results, ns, 1, &body);
+    sg_arena_init(&a, 0);
+    for (size_t st = 0; st < SG_ARRAY_LEN(steps); st++) {
+        if (decode(SG_RR_RESPONSE_SAMPLES, &q, 1, NULL, &body, steps[st], &a, &res, &err) !=
+            SG_OK)
+            fail_msg("step %zu: %s", steps[st], err.msg);
+        assert_int_equal(res.sets[0].count, NS);
+        assert_int_equal(res.stats.samples, NS * NP);
+        for (size_t i = 0; i < NS; i++) {
+            const struct sg_series *s = &res.sets[0].v[i];
+            size_t src = NS - 1 - i;
+            assert_int_equal(s->labels.count, 2);
+            assert_memory_equal(s->labels.v[1].value.ptr, ival[src], 5);
+            assert_int_equal(s->count, NP);
+            for (size_t k = 0; k < NP; k++) {
+                assert_int_equal(s->samples[k].t, smp[src][k].t);
+                assert_true(s->samples[k].v == smp[src][k].v);
+            }
+        }
+        sg_arena_reset(&a);
+    }
+    /* cut short anywhere: an error, never a result */
+    for (size_t cut = 1; cut < body.len; cut += body.len / 97 + 1) {
+        struct sg_buf part = body;
+        part.len = cut;
+        assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, &q, 1, NULL, &part, 1000, &a, &res, &err),
+                         SG_EPROTO);
+        sg_arena_reset(&a);
     }
     sg_arena_cleanup(&a);
     sg_buf_cleanup(&body);
@@ -802,6 +970,8 @@ int main(void)
         cmocka_unit_test(decoder_arena_cap),
         cmocka_unit_test(samples_decode),
         cmocka_unit_test(samples_bomb_guard),
+        cmocka_unit_test(snappy_incremental),
+        cmocka_unit_test(samples_incremental),
         cmocka_unit_test(content_types),
         cmocka_unit_test(request_body),
         cmocka_unit_test(client_options_checked),
