@@ -20,8 +20,8 @@
  *
  * Defaults (SPEC.md's example values):
  *   remote_read: timeout 10s, response_type auto, max_response_bytes 1GiB,
- *                max_frame_bytes 64MiB, retries {max 3, min_backoff 500ms,
- *                max_backoff 10s}
+ *                max_frame_bytes 64MiB, max_samples 50000000, retries {max 3,
+ *                min_backoff 500ms, max_backoff 10s}
  *   evaluation_interval 15s, lookback_delta 5m, state_dir /var/lib/stopgate,
  *   dry_run false, web.listen_address 127.0.0.1:9097, web.read_timeout 10s,
  *   web.max_body_bytes 1MiB
@@ -111,6 +111,7 @@ struct sg_remote_read_config {
     struct sg_config_map external_labels; /* the server's; sorted by name */
     uint64_t max_response_bytes;          /* whole (decompressed) response */
     uint64_t max_frame_bytes;             /* one streamed frame */
+    uint32_t max_samples;                 /* decoded samples per read */
     struct sg_retries retries;
 };
 

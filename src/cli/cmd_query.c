@@ -158,6 +158,7 @@ static int fetch(struct query_ctx *q, const struct sg_promql_selection *sels, si
     for (size_t i = 0; i < n; i++)
         sg_rr_query_from_selection(&sels[i], &qs[i], &hints[i]);
     sg_err_clear(&err);
+    q->rr.max_samples = q->popts.max_samples ? q->popts.max_samples : q->rr.max_samples;
     if (sg_rr_client_new(&q->rr, &client, &err) != SG_OK)
         return fail(q, "%s", err.msg);
     if (sg_cli_flag(q->args, "write-request")) {
@@ -176,7 +177,7 @@ static int fetch(struct query_ctx *q, const struct sg_promql_selection *sels, si
     }
     if (sg_rr_read(client, qs, n, arena, &res, &err) != SG_OK) {
         sg_rr_client_free(client);
-        return fail(q, "remote read from %s: %s", q->rr.url, err.msg);
+        return fail(q, "%s", err.msg);
     }
     sg_rr_client_free(client);
     if (res.count != n)

@@ -43,6 +43,8 @@ static const struct sg_flag_def read_flags[] = {
     {"start", 0, SG_FLAG_VALUE, "T", "start time (default: one hour before --end)"},
     {"end", 0, SG_FLAG_VALUE, "T", "end time (default now)"},
     {"output", 'o', SG_FLAG_VALUE, "FORMAT", "text (default) or json"},
+    {"max-samples", 0, SG_FLAG_VALUE, "N",
+     "samples the read may return (default: remote_read.max_samples or 50000000)"},
     SG_CLI_RR_FLAGS,
     {"write-request", 0, SG_FLAG_VALUE, "FILE", NULL}, /* no help: not listed */
     {NULL, 0, 0, NULL, NULL},
@@ -307,6 +309,14 @@ static int run_read(const struct sg_cmd_args *args)
     if (sg_cli_rr_options(args, url, &a, &o, &cfg, &err) != SG_OK) {
         sg_cli_error("%s", err.msg);
         goto out;
+    }
+    if ((v = sg_cli_flag(args, "max-samples")) != NULL) {
+        int64_t max;
+        if (sg_num_parse_int(sg_str_c(v), &max) != SG_OK || max <= 0) {
+            sg_cli_error("--max-samples=%s: want a positive integer", v);
+            goto out;
+        }
+        o.max_samples = (size_t)max;
     }
     qs = sg_arena_alloc_array(&a, nsel, sizeof(*qs));
     if (!qs) {

@@ -197,6 +197,7 @@ static void remote_read_defaults(struct sg_remote_read_config *r)
     r->response_type = SG_RR_RESPONSE_AUTO;
     r->max_response_bytes = 1ull << 30;
     r->max_frame_bytes = 64ull << 20;
+    r->max_samples = 50000000;
     r->retries.max = 3;
     r->retries.min_backoff_ms = 500;
     r->retries.max_backoff_ms = 10000;
@@ -233,6 +234,7 @@ static const struct sg_field remote_read_fields[] = {
     {"external_labels", SG_FT_LABELMAP, RR(external_labels), 0, 0, NULL, 0, 0, NULL},
     {"max_response_bytes", SG_FT_SIZE, RR(max_response_bytes), SG_F_POSITIVE, 0, NULL, 0, 0, NULL},
     {"max_frame_bytes", SG_FT_SIZE, RR(max_frame_bytes), SG_F_POSITIVE, 0, NULL, 0, 0, NULL},
+    {"max_samples", SG_FT_UINT, RR(max_samples), 0, 0, NULL, 1, UINT32_MAX, NULL},
     {"retries", SG_FT_SUB, RR(retries), 0, 0, &retries_schema, 0, 0, NULL},
     FIELD_END,
 };

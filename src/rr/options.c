@@ -66,6 +66,8 @@ int sg_rr_options_from_config(const struct sg_remote_read_config *cfg, struct sg
     if (cfg->max_frame_bytes)
         o->max_frame_bytes = cfg->max_frame_bytes > SIZE_MAX ? SIZE_MAX
                                                                : (size_t)cfg->max_frame_bytes;
+    if (cfg->max_samples)
+        o->max_samples = cfg->max_samples;
     o->retries = (int)(cfg->retries.max > 100 ? 100 : cfg->retries.max);
     if (cfg->retries.min_backoff_ms > 0)
         o->min_backoff_ms = cfg->retries.min_backoff_ms;

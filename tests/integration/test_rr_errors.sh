@@ -59,6 +59,27 @@ if [ "$RC" -eq 0 ] && [ "$n" -eq 67 ]; then ok "a SAMPLES answer is read whateve
 run "$STOPGATE" read "${W[@]}" "$B/empty/api/v1/read" 'c_total'
 if [ "$RC" -eq 0 ] && [ -z "$OUT" ]; then ok "an empty streamed answer is an empty result"; else not_ok "empty" "rc=$RC $ERR"; fi
 
+# the decoded-sample cap: --max-samples (read), remote_read.max_samples, and
+# --query.max-samples for query; the error names the server once (the
+# canned answers hold 134 samples)
+for mode in good samples; do
+  expect_fail "$mode: more samples than --max-samples" "response holds more than 133 samples" \
+    "$STOPGATE" read "${W[@]}" --max-samples=133 "$B/$mode/api/v1/read" c_total
+  expect_eq "$mode: the cap error names the server once" "$(grep -o 'remote read from' <<<"$ERR" | wc -l)" 1
+  run "$STOPGATE" read "${W[@]}" --max-samples=134 "$B/$mode/api/v1/read" c_total
+  expect_eq "$mode: exactly --max-samples samples are read" "$RC $(printf '%s\n' "$OUT" | wc -l)" "0 134"
+done
+printf 'remote_read:\n  url: %s\n  max_samples: 10\n' "$B/good/api/v1/read" >"$SG_TEST_TMP/cap.yml"
+expect_fail "remote_read.max_samples caps a read" "response holds more than 10 samples" \
+  "$STOPGATE" read "${W[@]}" --config.file="$SG_TEST_TMP/cap.yml" "$B/good/api/v1/read" c_total
+expect_fail "--max-samples overrides remote_read.max_samples" "response holds more than 20 samples" \
+  "$STOPGATE" read "${W[@]}" --config.file="$SG_TEST_TMP/cap.yml" --max-samples=20 "$B/good/api/v1/read" c_total
+expect_fail "query: --query.max-samples caps the read" "response holds more than 12 samples" \
+  "$STOPGATE" query instant --time=1700001000 --query.max-samples=12 "$B/good/api/v1/read" c_total
+expect_eq "query: the error names the server once" "$(grep -o 'remote read from' <<<"$ERR" | wc -l)" 1
+expect_fail "--max-samples must be a positive integer" "--max-samples=0: want a positive integer" \
+  "$STOPGATE" read "${W[@]}" --max-samples=0 "$B/good/api/v1/read" c_total
+
 # the request itself: one POST with Prometheus's headers and ours
 run "$STOPGATE" read "${W[@]}" --header='X-Scope-OrgID: caracal' --header=X-Extra:1 "$B/good/api/v1/read" c_total g
 hdrs=$(tail -1 "$LOG" | python3 -c 'import json,sys; h=json.load(sys.stdin)["headers"]; print("|".join("%s=%s" % (k, h.get(k)) for k in ["Content-Encoding", "Accept-Encoding", "Content-Type", "X-Prometheus-Remote-Read-Version", "X-Scope-OrgID", "X-Extra", "Authorization", "Expect"]))')

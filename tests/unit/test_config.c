@@ -171,6 +171,7 @@ static void spec_example_loads_with_its_values(void **state)
     assert_int_equal(cfg->remote_read.external_labels.count, 1);
     assert_string_equal(cfg->remote_read.external_labels.v[0].value, "monitoring/k8s");
     assert_int_equal(cfg->remote_read.max_response_bytes, 1ull << 30);
+    assert_int_equal(cfg->remote_read.max_samples, 50000000);
     assert_int_equal(cfg->remote_read.retries.max, 3);
     assert_int_equal(cfg->remote_read.retries.min_backoff_ms, 500);
     assert_int_equal(cfg->remote_read.retries.max_backoff_ms, 10000);
