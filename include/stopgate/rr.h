@@ -24,6 +24,7 @@
 #define SG_RR_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "stopgate/base.h"
 #include "stopgate/config.h"
@@ -61,6 +62,14 @@ struct sg_rr_header {
     const char *value;
 };
 
+/* Hands over one series of a STREAMED_XOR_CHUNKS response as soon as it is
+ * complete (sg_rr_options.on_series, sg_rr_decoder_on_series). query: the
+ * index of its query. s, its labels and samples are valid during the call
+ * only. A code other than SG_OK (with err filled) aborts the read with
+ * that error. */
+typedef int (*sg_rr_series_cb)(size_t query, const struct sg_series *s, void *arg,
+                               struct sg_err *err);
+
 struct sg_rr_options {
     const char *url;                 /* full endpoint: http://host:9090/api/v1/read */
     int64_t timeout_ms;              /* whole call, retries and backoff included */
@@ -79,6 +88,17 @@ struct sg_rr_options {
     int64_t min_backoff_ms, max_backoff_ms;
     enum sg_rr_response_type response_type;
     const char *user_agent;          /* NULL: "stopgate/<version>" */
+    /* When set, the series of a STREAMED_XOR_CHUNKS answer are handed to
+     * on_series one by one while the answer arrives instead of being kept:
+     * the protocol sends each series whole, one after another, sorted by
+     * label set, so each is final when the next begins. Per query they come
+     * in strictly increasing label-set order; a server that breaks that
+     * order fails the read (SG_EPROTO "series out of order"). The result's
+     * sets are then empty; its stats count what was handed over. Meant for
+     * reads whose queries drop no external labels (dropping can reorder).
+     * A SAMPLES answer is kept in the result as usual. */
+    sg_rr_series_cb on_series;
+    void *on_series_arg;
 };
 
 /* Fill o with the defaults above (url NULL, everything optional unset). */
@@ -292,6 +312,10 @@ SG_NODISCARD int sg_rr_decoder_new(enum sg_rr_response_type type,
  * sg_rr_decoder_free. */
 SG_NODISCARD int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n,
                                     struct sg_err *err);
+/* Hand the series of a streamed response to cb as they complete instead
+ * of keeping them (see sg_rr_options.on_series); before the first feed.
+ * No effect on a SAMPLES decoder. */
+void sg_rr_decoder_on_series(struct sg_rr_decoder *d, sg_rr_series_cb cb, void *arg);
 /* The body's announced length (Content-Length), when known: a body longer
  * than the response cap fails now (SG_ELIMIT) instead of during the
  * download. Optional. */
@@ -309,5 +333,30 @@ void sg_rr_decoder_free(struct sg_rr_decoder *d);
  * proto=prometheus.ChunkedReadResponse; SG_EPROTO naming anything else. */
 SG_NODISCARD int sg_rr_content_type(const char *content_type, enum sg_rr_response_type *out,
                                     struct sg_err *err);
+
+/* ---- printing series (stopgate read) --------------------------------------- */
+
+/* Prints series to f as `stopgate read` does: text, one line per sample
+ *   <metric{labels}> <value> <timestamp_ms>
+ * (values as Prometheus 2.42's JSON writes them, `stale` for a stale
+ * marker), or JSON, Prometheus 2.42's matrix
+ *   {"resultType":"matrix","result":[{"metric":{...},"values":[[ts,"v"],...]},...]}
+ * (timestamps in seconds with three decimals unless the milliseconds are
+ * zero; values in Go's shortest 'f' form, 'e' below 1e-6 and from 1e21).
+ * Output goes through a 64 KiB buffer, written when full. */
+struct sg_rr_printer;
+
+/* f is borrowed (must outlive the printer). SG_ENOMEM. */
+SG_NODISCARD int sg_rr_printer_new(FILE *f, bool json, struct sg_rr_printer **out,
+                                   struct sg_err *err);
+/* One series, after those printed before (the caller orders them). SG_EIO
+ * once a write failed, SG_ENOMEM. */
+SG_NODISCARD int sg_rr_printer_series(struct sg_rr_printer *pr, const struct sg_series *s,
+                                      struct sg_err *err);
+/* The end: the JSON matrix closed (an empty one when no series came),
+ * everything written and f flushed. SG_EIO, SG_ENOMEM. */
+SG_NODISCARD int sg_rr_printer_end(struct sg_rr_printer *pr, struct sg_err *err);
+/* Free without writing what is still buffered. NULL is a no-op. */
+void sg_rr_printer_free(struct sg_rr_printer *pr);
 
 #endif

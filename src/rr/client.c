@@ -12,7 +12,9 @@
  *
  * The response is decoded while it arrives: the first body bytes decide the
  * decoder from the Content-Type (whatever type the server chose is
- * handled), and every piece goes straight to sg_rr_decoder_feed.
+ * handled), and every piece goes straight to sg_rr_decoder_feed. With
+ * opts.on_series, the series of a streamed answer go to the caller as they
+ * complete.
  *
  * Servers that take one query per request (InfluxDB 1.x answers 400 "...
  * only supports one query at a time") get the queries one by one: the
@@ -367,6 +369,16 @@ static void free_bodies(struct sg_rr_req *r)
     r->nbodies = 0;
 }
 
+/* on_series for the decoder: when queries are sent one by one, the
+ * decoder's query 0 is the query being read. */
+static int series_to_caller(size_t query, const struct sg_series *s, void *arg,
+                            struct sg_err *err)
+{
+    struct sg_rr_req *r = arg;
+
+    return r->c->o.on_series(r->split ? r->cur : query, s, r->c->o.on_series_arg, err);
+}
+
 /* A fresh decoder for the current request's response type. */
 static int new_decoder(struct sg_rr_req *r, const char *content_type, struct sg_err *err)
 {
@@ -378,6 +390,8 @@ static int new_decoder(struct sg_rr_req *r, const char *content_type, struct sg_
     if (rc == SG_OK)
         rc = sg_rr_decoder_new(t, r->split ? &r->dq[r->cur] : r->dq, r->split ? 1 : r->nq, &lim,
                                r->arena, &r->dec, err);
+    if (rc == SG_OK && r->c->o.on_series)
+        sg_rr_decoder_on_series(r->dec, series_to_caller, r);
     return rc;
 }
 

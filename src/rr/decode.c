@@ -17,7 +17,10 @@
  * consecutive frames with the same query index and label set. When it
  * ends, its samples are put in time order (only if a chunk overlapped or
  * went backwards), deduplicated, clipped to the query window and copied to
- * the result arena. Histogram chunk encodings (2, 3, 5, 6) are skipped and
+ * the result arena - or, when the caller asked for it (on_series), handed
+ * over at once without being kept, after a check that the query's series
+ * come in strictly increasing label-set order as the protocol promises.
+ * Histogram chunk encodings (2, 3, 5, 6) are skipped and
  * counted; XOR2 (4) and unknown encodings are errors naming the encoding.
  *
  * SAMPLES bodies go to samples.c, which decompresses and decodes them as
@@ -34,6 +37,8 @@ struct qacc {
     struct sg_series *v; /* malloc'd while decoding; copied to the arena at the end */
     size_t count, cap;
     bool sorted;
+    struct sg_labels last; /* on_series: the labels of the last series handed over */
+    bool has_last;
 };
 
 struct sg_rr_decoder {
@@ -64,6 +69,9 @@ struct sg_rr_decoder {
     uint64_t decoded;
     /* labels of the frame being decoded */
     struct sg_rr__lscratch lbuf; /* the labels of the series being read */
+    /* series handed over as they complete (streamed only) */
+    sg_rr_series_cb on_series;
+    void *on_series_arg;
     /* SAMPLES */
     struct sg_rr__sdec *sdec;
     struct sg_rr_stats stats;
@@ -107,6 +115,19 @@ static int flush_series(struct sg_rr_decoder *d, struct sg_err *err)
     hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(d->s, n, q->end_ms + 1);
     if (hi <= lo)
         return SG_OK; /* nothing in the window */
+    if (d->on_series) {
+        struct sg_series s = {d->cur, d->s + lo, hi - lo};
+        if (a->has_last && sg_rr__labels_cmp(&a->last, &d->cur) >= 0)
+            return sg_err_set(err, SG_EPROTO,
+                              "frame %llu: series out of order: the streamed protocol sends "
+                              "series sorted by label set, each once",
+                              (unsigned long long)d->stats.frames + 1);
+        a->last = d->cur;
+        a->has_last = true;
+        d->stats.series++;
+        d->stats.samples += hi - lo;
+        return d->on_series(d->cur_q, &s, d->on_series_arg, err);
+    }
     if (a->count == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 16;
         struct sg_series *v = sg_reallocarray(a->v, cap, sizeof(*v));
@@ -527,6 +548,12 @@ int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n, struct 
     return rc == SG_OK ? SG_OK : fail(d, rc);
 }
 
+void sg_rr_decoder_on_series(struct sg_rr_decoder *d, sg_rr_series_cb cb, void *arg)
+{
+    d->on_series = cb;
+    d->on_series_arg = arg;
+}
+
 int sg_rr_decoder_expect(struct sg_rr_decoder *d, uint64_t body_len, struct sg_err *err)
 {
     if (d->failed)
@@ -578,7 +605,8 @@ int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out, stru
         for (size_t i = 0; i < d->nq; i++) {
             struct qacc *a = &d->acc[i];
             size_t count = a->count;
-            rc = sg_rr__finish_set(a->v, &count, a->sorted, d->arena, err);
+            /* strictly increasing label sets need neither sorting nor merging */
+            rc = a->sorted ? SG_OK : sg_rr__finish_set(a->v, &count, false, d->arena, err);
             if (rc != SG_OK)
                 return rc;
             sets[i].count = count;
@@ -591,6 +619,8 @@ int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out, stru
             }
         }
     }
+    if (d->on_series && d->type == SG_RR_RESPONSE_STREAMED)
+        goto done; /* handed over already; stats counted then */
     d->stats.samples = 0;
     d->stats.series = 0;
     for (size_t i = 0; i < d->nq; i++) {
@@ -598,6 +628,7 @@ int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out, stru
         for (size_t k = 0; k < sets[i].count; k++)
             d->stats.samples += sets[i].v[k].count;
     }
+done:
     out->sets = sets;
     out->count = d->nq;
     out->stats = d->stats;

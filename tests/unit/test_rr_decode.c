@@ -1,7 +1,8 @@
 /* tests/unit/test_rr_decode.c - remote-read responses and requests:
  * streamed frames fed in every split, chunk merging, window clipping,
  * histogram skipping, every framing error, SAMPLES decoding with its caps,
- * and the ReadRequest the client sends. Responses are built here with
+ * the incremental snappy decompressor, the ReadRequest the client sends, and
+ * the printer of `stopgate read` against a plain reference on random input. Responses are built here with
  * protobuf-c and our own XOR encoder. */
 #include <math.h>
 #include <setjmp.h>
@@ -16,6 +17,8 @@
 #include <snappy-c.h>
 
 #include "src/remote.pb-c.h"
+#include "stopgate/labels.h"
+#include "stopgate/num.h"
 #include "stopgate/rr.h"
 
 /* ---- building responses -------------------------------------------------- */
@@ -771,6 +774,218 @@ static void samples_incremental(void **state)
     sg_buf_cleanup(&body);
 }
 
+/* ---- printing ------------------------------------------------------------ */
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15u;
+
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* A value of every kind the printer distinguishes. */
+static double rnd_value(void)
+{
+    static const double special[] = {0.0, 1.0, -1.0, 9007199254740991.0, 9007199254740992.0,
+                                     9007199254740994.0, 1e21, 1e-6, 9.999999e-7, 1e-7, 0.1,
+                                     -2.5, 5e-324, 1.7976931348623157e308, 123456789.125,
+                                     99999999.0, 100000000.0, 1e15, 1e16};
+    uint64_t r = rnd(), bits;
+    double v;
+
+    switch (r % 8) {
+    case 0:
+        return special[(r >> 8) % SG_ARRAY_LEN(special)] * ((r >> 40) & 1 ? -1 : 1);
+    case 1: /* an integer of any size below 2^53 */
+        v = (double)((r >> 11) >> ((r >> 3) % 53));
+        return (r >> 2) & 1 ? -v : v;
+    case 2:
+        return (double)((r >> 16) % 1000);
+    case 3: /* a few decimals */
+        return (double)(int64_t)((r >> 20) % 2000000 - 1000000) / 1000.0;
+    case 4:
+        switch ((r >> 8) % 5) {
+        case 0:
+            return sg_stale_nan();
+        case 1:
+            return NAN;
+        case 2:
+            return INFINITY;
+        case 3:
+            return -INFINITY;
+        default:
+            return -0.0;
+        }
+    default: /* any bits */
+        bits = rnd();
+        memcpy(&v, &bits, 8);
+        return v;
+    }
+}
+
+/* Timestamps of one series: a start anywhere (around the digit ranges the
+ * printer keeps, too), then steps of any size. */
+static void rnd_times(struct sg_sample *s, size_t n)
+{
+    static const int64_t starts[] = {0, 1, -1, 99999990, 100000000, 99999999990,
+                                     1700000000000, 1799999999000, 9999999999999990,
+                                     10000000000000000, INT64_MAX - 100000, INT64_MIN};
+    uint64_t r = rnd();
+    int64_t t = r % 3 ? starts[(r >> 8) % SG_ARRAY_LEN(starts)] : (int64_t)rnd();
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t step = rnd();
+        s[i].t = t;
+        step = step % 4 == 0 ? step >> 20 : step % 4 == 1 ? 15000 + step % 3 : (step >> 8) % 1000;
+        if (t > INT64_MAX - (int64_t)(step >> 2))
+            t = INT64_MIN + (int64_t)(step % 1000);
+        else
+            t += (int64_t)(step >> 2) - (step % 7 == 0 ? 500 : 0);
+    }
+}
+
+static void ref_value(struct sg_buf *b, double v)
+{
+    double a = fabs(v);
+    char t[SG_NUM_FMT_MAX];
+    size_t n = sg_num_format(v, a != 0 && (a < 1e-6 || a >= 1e21) ? 'e' : 'f', t, sizeof(t));
+
+    assert_int_equal(sg_buf_append(b, t, n), SG_OK);
+}
+
+/* The printer's output, computed the plain way. */
+static void ref_print(struct sg_buf *b, const struct sg_series *v, size_t n, bool json)
+{
+    if (json)
+        assert_int_equal(sg_buf_puts(b, "{\"resultType\":\"matrix\",\"result\":["), SG_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (json) {
+            assert_int_equal(sg_buf_puts(b, i ? ",{\"metric\":{" : "{\"metric\":{"), SG_OK);
+            for (uint32_t l = 0; l < v[i].labels.count; l++) /* plain ASCII labels */
+                assert_int_equal(sg_buf_appendf(b, "%s\"%.*s\":\"%.*s\"", l ? "," : "",
+                                                (int)v[i].labels.v[l].name.len,
+                                                v[i].labels.v[l].name.ptr,
+                                                (int)v[i].labels.v[l].value.len,
+                                                v[i].labels.v[l].value.ptr),
+                                 SG_OK);
+            assert_int_equal(sg_buf_puts(b, "},\"values\":["), SG_OK);
+        }
+        for (size_t k = 0; k < v[i].count; k++) {
+            const struct sg_sample *s = &v[i].samples[k];
+            uint64_t u = s->t < 0 ? (uint64_t)0 - (uint64_t)s->t : (uint64_t)s->t;
+            if (json) {
+                assert_int_equal(sg_buf_appendf(b, "%s[%s%llu", k ? "," : "", s->t < 0 ? "-" : "",
+                                                (unsigned long long)(u / 1000)),
+                                 SG_OK);
+                if (u % 1000)
+                    assert_int_equal(sg_buf_appendf(b, ".%03u", (unsigned)(u % 1000)), SG_OK);
+                assert_int_equal(sg_buf_puts(b, ",\""), SG_OK);
+                ref_value(b, s->v);
+                assert_int_equal(sg_buf_puts(b, "\"]"), SG_OK);
+                continue;
+            }
+            assert_int_equal(sg_labels_format_metric(&v[i].labels, b), SG_OK);
+            assert_int_equal(sg_buf_putc(b, ' '), SG_OK);
+            if (sg_is_stale(s->v))
+                assert_int_equal(sg_buf_puts(b, "stale"), SG_OK);
+            else
+                ref_value(b, s->v);
+            assert_int_equal(sg_buf_appendf(b, " %lld\n", (long long)s->t), SG_OK);
+        }
+        if (json)
+            assert_int_equal(sg_buf_puts(b, "]}"), SG_OK);
+    }
+    if (json)
+        assert_int_equal(sg_buf_puts(b, "]}\n"), SG_OK);
+}
+
+static void print_all(const struct sg_series *v, size_t n, bool json, char **out, size_t *len)
+{
+    FILE *f = open_memstream(out, len);
+    struct sg_rr_printer *pr;
+    struct sg_err err;
+
+    assert_non_null(f);
+    assert_int_equal(sg_rr_printer_new(f, json, &pr, &err), SG_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(sg_rr_printer_series(pr, &v[i], &err), SG_OK);
+    assert_int_equal(sg_rr_printer_end(pr, &err), SG_OK);
+    sg_rr_printer_free(pr);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Every value and timestamp kind, in text and JSON, through several
+ * buffer refills, equals the reference byte for byte. */
+static void printer_matches_reference(void **state)
+{
+    enum { NS = 60, MAXN = 3000 };
+    static struct sg_sample smp[NS][MAXN];
+    static char lv[NS][16];
+    struct sg_label lab[NS][2];
+    struct sg_series v[NS];
+    struct sg_buf want;
+
+    (void)state;
+    sg_buf_init(&want, (size_t)1 << 30);
+    for (int round = 0; round < 16; round++) {
+        for (size_t i = 0; i < NS; i++) {
+            size_t n = rnd() % (i % 10 == 0 ? MAXN : 40);
+            snprintf(lv[i], sizeof(lv[i]), "%zu", i);
+            lab[i][0] = (struct sg_label){{"__name__", 8}, {"m", 1}};
+            lab[i][1] = (struct sg_label){{"s", 1}, {lv[i], strlen(lv[i])}};
+            rnd_times(smp[i], n);
+            for (size_t k = 0; k < n; k++)
+                smp[i][k].v = rnd_value();
+            v[i] = (struct sg_series){{lab[i], 2}, smp[i], n};
+        }
+        for (int json = 0; json < 2; json++) {
+            char *got = NULL;
+            size_t len = 0;
+            sg_buf_reset(&want);
+            ref_print(&want, v, NS, json);
+            print_all(v, NS, json, &got, &len);
+            if (len != want.len || memcmp(got, want.data, len) != 0) {
+                size_t i = 0;
+                while (i < len && i < want.len && got[i] == want.data[i])
+                    i++;
+                fail_msg("%s differs at byte %zu: got \"%.60s\" want \"%.60s\"",
+                         json ? "json" : "text", i, got + (i > 20 ? i - 20 : 0),
+                         want.data + (i > 20 ? i - 20 : 0));
+            }
+            free(got);
+        }
+    }
+    sg_buf_cleanup(&want);
+}
+
+/* JSON label escaping as Go's encoding/json; no series: an empty matrix,
+ * and nothing at all in text. */
+static void printer_json_labels_and_empty(void **state)
+{
+    struct sg_label lab[] = {{{"__name__", 8}, {"m", 1}},
+                             {{"v", 1}, {"a\"b\\c\n\t<>&\x01\xe2\x80\xa8\xc3\xa9\xff", 17}}};
+    struct sg_sample smp[] = {{1500, 2}};
+    struct sg_series v = {{lab, 2}, smp, 1};
+    char *got = NULL;
+    size_t len = 0;
+
+    (void)state;
+    print_all(&v, 1, true, &got, &len);
+    assert_string_equal(got, "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"__name__\":\"m\","
+                             "\"v\":\"a\\\"b\\\\c\\n\\t\\u003c\\u003e\\u0026\\u0001\\u2028"
+                             "\xc3\xa9\\ufffd\"},\"values\":[[1.500,\"2\"]]}]}\n");
+    free(got);
+    print_all(NULL, 0, true, &got, &len);
+    assert_string_equal(got, "{\"resultType\":\"matrix\",\"result\":[]}\n");
+    free(got);
+    print_all(NULL, 0, false, &got, &len);
+    assert_int_equal(len, 0);
+    free(got);
+}
+
 static void content_types(void **state)
 {
     enum sg_rr_response_type t;
@@ -972,6 +1187,8 @@ int main(void)
         cmocka_unit_test(samples_bomb_guard),
         cmocka_unit_test(snappy_incremental),
         cmocka_unit_test(samples_incremental),
+        cmocka_unit_test(printer_matches_reference),
+        cmocka_unit_test(printer_json_labels_and_empty),
         cmocka_unit_test(content_types),
         cmocka_unit_test(request_body),
         cmocka_unit_test(client_options_checked),

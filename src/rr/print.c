@@ -1,0 +1,511 @@
+/* src/rr/print.c - series printed as `stopgate read` prints them: text
+ * lines `<series> <value> <timestamp_ms>` or Prometheus's JSON matrix.
+ *
+ * Millions of lines are the normal case, so the per-sample path is short:
+ * each series' own text (metric and labels, or the JSON "metric" object)
+ * is rendered once; every line is assembled in place in a 64 KiB buffer
+ * that is written out when full (one write per buffer, sized to stay in
+ * the cache); numbers are written by the inline digit writers below, eight
+ * digits at a time from a table of digit pairs; the leading digits of a
+ * series' timestamps are kept from one sample to the next. Only values
+ * that are not integers below 2^53 go through sg_num_format (Go's shortest
+ * form). tests/unit/test_rr_decode.c compares every writer with a plain
+ * reference on random input. This file does no other I/O.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "rr/rr_int.h"
+#include "stopgate/num.h"
+
+/* Go's encoding/json string escaping (as Prometheus's API writes label
+ * names and values): quotes, backslash, control characters, <, >, &,
+ * U+2028, U+2029; invalid UTF-8 becomes U+FFFD. */
+static int json_str(struct sg_buf *b, struct sg_str s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    size_t i = 0;
+    int rc = sg_buf_putc(b, '"');
+
+    while (rc == SG_OK && i < s.len) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            i++;
+            if (c == '"' || c == '\\') {
+                char e[2] = {'\\', (char)c};
+                rc = sg_buf_append(b, e, 2);
+            } else if (c == '\n') {
+                rc = sg_buf_append(b, "\\n", 2);
+            } else if (c == '\r') {
+                rc = sg_buf_append(b, "\\r", 2);
+            } else if (c == '\t') {
+                rc = sg_buf_append(b, "\\t", 2);
+            } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                rc = sg_buf_append(b, e, 6);
+            } else {
+                rc = sg_buf_putc(b, (char)c);
+            }
+            continue;
+        }
+        /* a UTF-8 sequence: validate it */
+        size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+        uint32_t cp = n == 4 ? c & 7u : n == 3 ? c & 15u : c & 31u;
+        bool ok = n >= 2 && c >= 0xc2 && c <= 0xf4 && i + n <= s.len;
+        for (size_t k = 1; ok && k < n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                ok = false;
+            else
+                cp = (cp << 6) | (p[i + k] & 0x3fu);
+        }
+        if (ok && ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+                   (n == 4 && (cp < 0x10000 || cp > 0x10ffff))))
+            ok = false;
+        if (!ok) {
+            rc = sg_buf_append(b, "\\ufffd", 6);
+            i++;
+        } else if (cp == 0x2028 || cp == 0x2029) {
+            rc = sg_buf_append(b, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+            i += n;
+        } else {
+            rc = sg_buf_append(b, p + i, n);
+            i += n;
+        }
+    }
+    return rc == SG_OK ? sg_buf_putc(b, '"') : rc;
+}
+
+/* ---- the output buffer ---------------------------------------------------- */
+
+#define OUT_CHUNK (64u * 1024)
+#define TAIL_MAX  128 /* what follows the series on one line: value, timestamp, separators */
+
+struct out {
+    FILE *f;
+    char *buf;
+    size_t len, cap;
+    bool failed; /* a write failed: nothing more is written */
+};
+
+static void out_flush(struct out *o)
+{
+    if (o->len && !o->failed && fwrite(o->buf, 1, o->len, o->f) != o->len)
+        o->failed = true;
+    o->len = 0;
+}
+
+/* Room for n more bytes: the buffer is written out when full, and grown
+ * for a line longer than a whole buffer (a series with huge labels). */
+static inline char *out_room(struct out *o, size_t n)
+{
+    if (o->cap - o->len < n) {
+        out_flush(o);
+        if (o->cap < n) {
+            char *b = sg_realloc(o->buf, n);
+            if (!b) {
+                o->failed = true;
+                return NULL;
+            }
+            o->buf = b;
+            o->cap = n;
+        }
+    }
+    return o->buf + o->len;
+}
+
+static inline int out_append(struct out *o, const void *p, size_t n)
+{
+    char *d = out_room(o, n);
+
+    if (!d)
+        return SG_ENOMEM;
+    memcpy(d, p, n);
+    o->len += n;
+    return SG_OK;
+}
+
+/* ---- numbers ------------------------------------------------------------- */
+
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                  "31323334353637383940414243444546474849505152535455565758596061"
+                                  "6263646566676869707172737475767778798081828384858687888990919293"
+                                  "949596979899";
+
+/* The number of decimal digits of u (1 for 0). */
+static inline size_t u64_len(uint64_t u)
+{
+    static const uint64_t pow10[20] = {1u,
+                                       10u,
+                                       100u,
+                                       1000u,
+                                       10000u,
+                                       100000u,
+                                       1000000u,
+                                       10000000u,
+                                       100000000u,
+                                       1000000000u,
+                                       10000000000u,
+                                       100000000000u,
+                                       1000000000000u,
+                                       10000000000000u,
+                                       100000000000000u,
+                                       1000000000000000u,
+                                       10000000000000000u,
+                                       100000000000000000u,
+                                       1000000000000000000u,
+                                       10000000000000000000u};
+    unsigned t = ((64u - (unsigned)__builtin_clzll(u | 1)) * 1233u) >> 12; /* about log10 */
+
+    return t + (u >= pow10[t]) + (u == 0);
+}
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the digit writers below assume a little-endian host"
+#endif
+
+static inline uint64_t digit_pair(uint32_t i)
+{
+    uint16_t v;
+
+    memcpy(&v, digit_pairs + 2 * i, 2);
+    return v;
+}
+
+/* The 8 decimal digits of x < 10^8, leading zeros kept, as the 8 bytes
+ * that spell them in memory order. Four independent table lookups combined
+ * in a register: no chain of divisions, and no small stores read back as a
+ * wide word (which stalls store forwarding). */
+static inline uint64_t digits8(uint32_t x)
+{
+    uint32_t a = x / 10000, b = x % 10000;
+
+    return digit_pair(a / 100) | digit_pair(a % 100) << 16 | digit_pair(b / 100) << 32 |
+           digit_pair(b % 100) << 48;
+}
+
+/* The n <= 8 digits of x < 10^8 at p; 8 bytes are stored (the room is
+ * there), n of them count. */
+static inline void put_digits8(char *p, uint32_t x, size_t n)
+{
+    uint64_t v = digits8(x) >> (8 * (8 - n));
+
+    memcpy(p, &v, 8);
+}
+
+/* The digits of u at p, written straight into place; returns their number
+ * (at most 20; up to 24 bytes are stored). */
+static inline size_t put_u64(char *p, uint64_t u)
+{
+    uint64_t hi;
+    size_t n;
+
+    if (u < 100000000u) {
+        n = u64_len(u);
+        put_digits8(p, (uint32_t)u, n);
+        return n;
+    }
+    hi = u / 100000000u;
+    if (hi < 100000000u) { /* up to 16 digits: millisecond timestamps, counters */
+        n = u64_len(hi);
+        put_digits8(p, (uint32_t)hi, n);
+        put_digits8(p + n, (uint32_t)(u - hi * 100000000u), 8);
+        return n + 8;
+    }
+    n = u64_len(hi / 100000000u);
+    put_digits8(p, (uint32_t)(hi / 100000000u), n);
+    put_digits8(p + n, (uint32_t)(hi % 100000000u), 8);
+    put_digits8(p + n + 8, (uint32_t)(u - hi * 100000000u), 8);
+    return n + 16;
+}
+
+/* An integer at p; returns the bytes written (at most 20). */
+static inline size_t put_i64(char *p, int64_t t)
+{
+    if (t < 0) {
+        *p = '-';
+        return 1 + put_u64(p + 1, (uint64_t)0 - (uint64_t)t);
+    }
+    return put_u64(p, (uint64_t)t);
+}
+
+/* A value that is not an integer below 2^53, through sg_num_format. */
+static size_t put_value_slow(char *p, double v)
+{
+    double abs = fabs(v);
+    char tmp[SG_NUM_FMT_MAX];
+    size_t n = sg_num_format(v, abs != 0 && (abs < 1e-6 || abs >= 1e21) ? 'e' : 'f', tmp,
+                             sizeof(tmp));
+
+    memcpy(p, tmp, n); /* 'f' below 1e21 and 'e': at most 46 bytes */
+    return n;
+}
+
+/* A value as Prometheus 2.42 writes vector and matrix points
+ * (util/jsonutil.MarshalValue): Go's shortest 'f' form, or 'e' when the
+ * magnitude is below 1e-6 or at least 1e21. Integers below 2^53 (counters,
+ * histogram buckets: most samples) are their own shortest digits and are
+ * written here; everything else goes through sg_num_format. Writes at
+ * most 64 bytes at p; returns the length. */
+static inline size_t put_value(char *p, double v)
+{
+    double abs = fabs(v);
+
+    if (abs < 9007199254740992.0 && abs == (double)(uint64_t)abs && !(v == 0 && signbit(v))) {
+        size_t neg = v < 0;
+        *p = '-';
+        return neg + put_u64(p + neg, (uint64_t)abs);
+    }
+    return put_value_slow(p, v);
+}
+
+/* A matrix point's timestamp as Prometheus 2.42's JSON writes it: seconds,
+ * with three decimals when the milliseconds are not zero. */
+static inline size_t put_json_ts(char *p, int64_t t)
+{
+    uint64_t u = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
+    unsigned frac = (unsigned)(u % 1000);
+    size_t o = 0;
+
+    if (t < 0)
+        p[o++] = '-';
+    o += put_u64(p + o, u / 1000);
+    if (frac) {
+        p[o] = '.';
+        p[o + 1] = (char)('0' + frac / 100);
+        memcpy(p + o + 2, digit_pairs + 2 * (frac % 100), 2);
+        o += 4;
+    }
+    return o;
+}
+
+/* Timestamps of one series share their leading digits: the digits of
+ * t / unit are kept from one sample to the next while t stays in
+ * [base, base + unit), and only the rest is converted (8 digits). */
+struct ts_cache {
+    bool valid;
+    uint64_t base;    /* a multiple of unit */
+    uint64_t hi_word; /* the digits of base / unit, as put_digits8 stores them */
+    size_t hi_n;
+};
+
+/* Point c at t's unit-sized range when t >= unit (the leading digits are
+ * then not zero), t / unit < 10^8, and the range ends below 2^63 (so that
+ * no negative t, seen as unsigned, falls in it); false for other t. */
+static inline bool ts_cache_move(struct ts_cache *c, int64_t t, uint64_t unit)
+{
+    uint64_t hi;
+
+    if (t < (int64_t)unit)
+        return false;
+    hi = (uint64_t)t / unit;
+    if (hi >= 100000000u || hi + 1 > (uint64_t)INT64_MAX / unit)
+        return false;
+    c->valid = true;
+    c->base = hi * unit;
+    c->hi_n = u64_len(hi);
+    c->hi_word = digits8((uint32_t)hi) >> (8 * (8 - c->hi_n));
+    return true;
+}
+
+/* The text form of a timestamp: its milliseconds. */
+static inline size_t put_ts_text(struct ts_cache *c, char *p, int64_t t)
+{
+    uint64_t off = (uint64_t)t - c->base;
+
+    if (!c->valid || off >= 100000000u) {
+        if (!ts_cache_move(c, t, 100000000u))
+            return put_i64(p, t);
+        off = (uint64_t)t - c->base;
+    }
+    memcpy(p, &c->hi_word, 8);
+    put_digits8(p + c->hi_n, (uint32_t)off, 8);
+    return c->hi_n + 8;
+}
+
+/* The JSON form: seconds, three decimals when the milliseconds are not
+ * zero (the range unit is 10^8 seconds). */
+static inline size_t put_ts_json(struct ts_cache *c, char *p, int64_t t)
+{
+    uint64_t off = (uint64_t)t - c->base;
+    unsigned ms;
+    size_t n;
+
+    if (!c->valid || off >= 100000000000u) {
+        if (!ts_cache_move(c, t, 100000000000u))
+            return put_json_ts(p, t);
+        off = (uint64_t)t - c->base;
+    }
+    memcpy(p, &c->hi_word, 8);
+    put_digits8(p + c->hi_n, (uint32_t)(off / 1000), 8);
+    n = c->hi_n + 8;
+    ms = (unsigned)(off % 1000);
+    if (ms) {
+        p[n] = '.';
+        p[n + 1] = (char)('0' + ms / 100);
+        memcpy(p + n + 2, digit_pairs + 2 * (ms % 100), 2);
+        n += 4;
+    }
+    return n;
+}
+
+/* ---- series ---------------------------------------------------------------- */
+
+struct sg_rr_printer {
+    struct out out;
+    bool json;
+    size_t nseries; /* printed so far */
+    struct sg_buf head; /* the series' own text, rendered once per series */
+};
+
+/* One series in text: `<series> <value> <timestamp_ms>` per sample. */
+static int print_series_text(struct sg_rr_printer *pr, const struct sg_series *v)
+{
+    const struct sg_sample *s = v->samples, *end = s + v->count;
+    struct out *o = &pr->out;
+    const struct sg_buf *name = &pr->head;
+    struct ts_cache tc = {false, 0, 0, 0};
+    int rc;
+
+    sg_buf_reset(&pr->head);
+    rc = sg_labels_format_metric(&v->labels, &pr->head);
+    if (rc == SG_OK)
+        rc = sg_buf_putc(&pr->head, ' ');
+    while (s < end && rc == SG_OK) {
+        size_t line = name->len + TAIL_MAX, k;
+        char *p = out_room(o, line), *start = p;
+        if (!p)
+            return SG_ENOMEM;
+        /* as many lines as surely fit, without a check each */
+        k = (o->cap - o->len) / line;
+        if (k > (size_t)(end - s))
+            k = (size_t)(end - s);
+        for (const struct sg_sample *stop = s + k; s < stop; s++) {
+            memcpy(p, name->data, name->len);
+            p += name->len;
+            if (sg_is_stale(s->v)) {
+                memcpy(p, "stale", 5);
+                p += 5;
+            } else {
+                p += put_value(p, s->v);
+            }
+            *p++ = ' ';
+            p += put_ts_text(&tc, p, s->t);
+            *p++ = '\n';
+        }
+        o->len += (size_t)(p - start);
+    }
+    return rc;
+}
+
+static const char json_open[] = "{\"resultType\":\"matrix\",\"result\":[";
+
+/* One series of the JSON matrix: {"metric":{...},"values":[[ts,"v"],...]}. */
+static int print_series_json(struct sg_rr_printer *pr, const struct sg_series *v)
+{
+    const struct sg_labels *ls = &v->labels;
+    const struct sg_sample *s = v->samples, *end = s + v->count;
+    struct out *o = &pr->out;
+    struct ts_cache tc = {false, 0, 0, 0};
+    int rc = SG_OK;
+
+    sg_buf_reset(&pr->head);
+    if (pr->nseries == 0)
+        rc = sg_buf_append(&pr->head, json_open, sizeof(json_open) - 1);
+    if (rc == SG_OK)
+        rc = sg_buf_puts(&pr->head, pr->nseries ? ",{\"metric\":{" : "{\"metric\":{");
+    for (uint32_t l = 0; l < ls->count && rc == SG_OK; l++) {
+        if (l)
+            rc = sg_buf_putc(&pr->head, ',');
+        if (rc == SG_OK)
+            rc = json_str(&pr->head, ls->v[l].name);
+        if (rc == SG_OK)
+            rc = sg_buf_putc(&pr->head, ':');
+        if (rc == SG_OK)
+            rc = json_str(&pr->head, ls->v[l].value);
+    }
+    if (rc == SG_OK)
+        rc = sg_buf_puts(&pr->head, "},\"values\":[");
+    if (rc == SG_OK)
+        rc = out_append(o, pr->head.data, pr->head.len);
+    while (s < end && rc == SG_OK) {
+        char *p = out_room(o, TAIL_MAX), *start = p;
+        size_t k;
+        if (!p)
+            return SG_ENOMEM;
+        k = (o->cap - o->len) / TAIL_MAX;
+        if (k > (size_t)(end - s))
+            k = (size_t)(end - s);
+        for (const struct sg_sample *stop = s + k; s < stop; s++) {
+            *p = ',';
+            p += s != v->samples;
+            *p++ = '[';
+            p += put_ts_json(&tc, p, s->t);
+            *p++ = ',';
+            *p++ = '"';
+            p += put_value(p, s->v);
+            *p++ = '"';
+            *p++ = ']';
+        }
+        o->len += (size_t)(p - start);
+    }
+    if (rc == SG_OK)
+        rc = out_append(o, "]}", 2);
+    return rc;
+}
+
+int sg_rr_printer_new(FILE *f, bool json, struct sg_rr_printer **out, struct sg_err *err)
+{
+    struct sg_rr_printer *pr = sg_calloc(1, sizeof(*pr));
+
+    if (!pr || !(pr->out.buf = sg_malloc(OUT_CHUNK))) {
+        sg_free(pr);
+        return sg_err_set(err, SG_ENOMEM, "out of memory");
+    }
+    pr->out.f = f;
+    pr->out.cap = OUT_CHUNK;
+    pr->json = json;
+    sg_buf_init(&pr->head, (size_t)256 << 20);
+    *out = pr;
+    return SG_OK;
+}
+
+void sg_rr_printer_free(struct sg_rr_printer *pr)
+{
+    if (!pr)
+        return;
+    sg_free(pr->out.buf);
+    sg_buf_cleanup(&pr->head);
+    sg_free(pr);
+}
+
+int sg_rr_printer_series(struct sg_rr_printer *pr, const struct sg_series *s, struct sg_err *err)
+{
+    int rc;
+
+    if (pr->out.failed)
+        return sg_err_set(err, SG_EIO, "cannot write the output");
+    rc = pr->json ? print_series_json(pr, s) : print_series_text(pr, s);
+    pr->nseries++;
+    if (rc == SG_OK && pr->out.failed)
+        rc = SG_EIO;
+    if (rc != SG_OK)
+        return sg_err_set(err, rc, rc == SG_EIO ? "cannot write the output" : "out of memory");
+    return SG_OK;
+}
+
+int sg_rr_printer_end(struct sg_rr_printer *pr, struct sg_err *err)
+{
+    int rc = SG_OK;
+
+    if (pr->json && pr->nseries == 0)
+        rc = out_append(&pr->out, json_open, sizeof(json_open) - 1);
+    if (rc == SG_OK && pr->json)
+        rc = out_append(&pr->out, "]}\n", 3);
+    out_flush(&pr->out);
+    if (rc != SG_OK)
+        return sg_err_set(err, rc, "out of memory");
+    if (pr->out.failed || fflush(pr->out.f) != 0)
+        return sg_err_set(err, SG_EIO, "cannot write the output");
+    return SG_OK;
+}
