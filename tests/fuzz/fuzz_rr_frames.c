@@ -6,7 +6,8 @@
  * 2-byte big-endian length and the bytes, framed here with valid
  * checksums so the fuzzer reaches the protobuf and chunk decoders. Bits 1-4
  * pick the size of the pieces fed to the decoder (1 to 16 bytes, or all at
- * once), so the state machine sees every split.
+ * once), so the state machine sees every split. Bit 5: series are handed
+ * over as they complete (sg_rr_decoder_on_series) instead of kept.
  */
 #include <stdint.h>
 #include <string.h>
@@ -14,6 +15,24 @@
 #include "stopgate/rr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const struct sg_rr_decode_query *cb_qs;
+
+/* What is handed over is clipped and strictly increasing in time. */
+static int on_series(size_t query, const struct sg_series *s, void *arg, struct sg_err *err)
+{
+    (void)arg;
+    (void)err;
+    if (query > 1 || s->count == 0)
+        __builtin_trap();
+    for (size_t k = 0; k < s->count; k++) {
+        if (s->samples[k].t < cb_qs[query].start_ms || s->samples[k].t > cb_qs[query].end_ms)
+            __builtin_trap();
+        if (k && s->samples[k].t <= s->samples[k - 1].t)
+            __builtin_trap();
+    }
+    return SG_OK;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -53,6 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sg_arena_init(&a, 32 << 20);
     sg_err_clear(&err);
     rc = sg_rr_decoder_new(SG_RR_RESPONSE_STREAMED, qs, 2, &lim, &a, &d, &err);
+    cb_qs = qs;
+    if (rc == SG_OK && (data[0] & 32))
+        sg_rr_decoder_on_series(d, on_series, NULL);
     for (size_t off = 0; rc == SG_OK && off < body.len;) {
         size_t k = step ? step : body.len;
         if (k > body.len - off)

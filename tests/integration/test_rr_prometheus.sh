@@ -102,13 +102,20 @@ for rt in samples streamed; do
   expect_eq "$rt: one ms inside the edges drops them" "$n" "$(($(printf '%s\n' "$want_edge" | wc -l) - 2))"
 done
 
-# -o json equals Prometheus's own matrix for the same range vector
+# -o json equals Prometheus's own matrix for the same range vector; with two
+# selectors the result is merged and then printed, with one a streamed
+# answer is printed while it arrives
 T=$((T0 + 3600 * 1000 + 30 * 60 * 1000)) # 1.5 h in: the special values are there
 R=$((45 * 60 * 1000))
 ts() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
-for rt in samples streamed; do
-  got=$("$STOPGATE" read -o json --response-type=$rt --start="$(ts $((T - R)))" --end="$(ts $T)" "$URL" \
-    'sg_queue_depth' 'sg_requests_total{instance=~"a|b"}' 2>&1)
+for rt in samples streamed streamed-one-selector; do
+  if [ $rt = streamed-one-selector ]; then
+    got=$("$STOPGATE" read -o json --response-type=streamed --start="$(ts $((T - R)))" --end="$(ts $T)" \
+      "$URL" '{__name__=~"sg_queue_depth|sg_requests_total",instance!="c"}' 2>&1)
+  else
+    got=$("$STOPGATE" read -o json --response-type=$rt --start="$(ts $((T - R)))" --end="$(ts $T)" "$URL" \
+      'sg_queue_depth' 'sg_requests_total{instance=~"a|b"}' 2>&1)
+  fi
   prom=$(curl -fsS "$PROM_URL/api/v1/query" --data-urlencode 'query={__name__=~"sg_queue_depth|sg_requests_total"}['"$R"'ms]' \
     --data-urlencode "time=$(ts $T)" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["data"], separators=(",", ":")))')
   [ $rt = samples ] && prom=${prom//\"-0\"]/\"0\"]} # SAMPLES drops the sign of -0 (see above)

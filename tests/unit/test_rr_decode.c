@@ -203,6 +203,103 @@ static void streamed_every_split(void **state)
     free(a1), free(a2), free(b1), free(c1), free(c2);
 }
 
+struct handed {
+    size_t n, samples, query[8];
+    char first[8][16]; /* the last label value of each series */
+};
+
+static int on_series(size_t query, const struct sg_series *s, void *arg, struct sg_err *err)
+{
+    struct handed *h = arg;
+
+    (void)err;
+    if (h->n < 8) {
+        h->query[h->n] = query;
+        const struct sg_label *l = &s->labels.v[s->labels.count - 1];
+        snprintf(h->first[h->n], sizeof(h->first[0]), "%.*s", (int)l->value.len, l->value.ptr);
+    }
+    h->n++;
+    h->samples += s->count;
+    return h->samples > 1000 ? SG_ECANCELED : SG_OK;
+}
+
+/* Series handed over as they complete: each once, whole (a series over two
+ * frames too), in order, not kept in the result; out of order fails. */
+static void streamed_hands_over_series(void **state)
+{
+    struct sg_sample *a1 = series_samples(120, 0, 1000, 0), *a2 = series_samples(120, 120000, 1000, 120),
+                     *b1 = series_samples(5, 500, 1000, 7), *c1 = series_samples(50, 0, 10, 0);
+    struct tchunk ca[] = {{0, a1, 120}, {0, a2, 120}}, cb[] = {{0, b1, 5}}, cc[] = {{0, c1, 50}};
+    struct tseries sa1 = {lab_a, ca, 1}, sa2 = {lab_a, ca + 1, 1}, sb = {lab_b, cb, 1},
+                   sc = {lab_c, cc, 1};
+    struct sg_rr_decode_query qs[2] = {{0, 1000000, NULL, 0}, {0, 1000000, NULL, 0}};
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 24);
+    add_frame(&body, 0, &sa1);
+    add_frame(&body, 0, &sa2);
+    add_frame(&body, 0, &sb);
+    add_frame(&body, 1, &sc);
+    for (size_t step = 0; step < 40; step += (step < 9 ? 1 : 13)) {
+        struct sg_rr_decoder *d;
+        struct handed h;
+        int rc;
+        memset(&h, 0, sizeof(h));
+        sg_arena_init(&a, 0);
+        sg_err_clear(&err);
+        assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_STREAMED, qs, 2, NULL, &a, &d, &err),
+                         SG_OK);
+        sg_rr_decoder_on_series(d, on_series, &h);
+        rc = SG_OK;
+        for (size_t off = 0; off < body.len && rc == SG_OK; off += step ? step : body.len)
+            rc = sg_rr_decoder_feed(d, body.data + off,
+                                    step && body.len - off > step ? step : body.len - off, &err);
+        if (rc == SG_OK)
+            rc = sg_rr_decoder_finish(d, &res, &err);
+        if (rc != SG_OK)
+            fail_msg("step %zu: %s", step, err.msg);
+        sg_rr_decoder_free(d);
+        assert_int_equal(h.n, 3);
+        assert_int_equal(h.samples, 295);
+        assert_string_equal(h.first[0], "a");
+        assert_string_equal(h.first[1], "b");
+        assert_string_equal(h.first[2], "x");
+        assert_int_equal(h.query[2], 1);
+        assert_int_equal(res.count, 2);
+        assert_int_equal(res.sets[0].count, 0);
+        assert_int_equal(res.sets[1].count, 0);
+        assert_int_equal(res.stats.series, 3);
+        assert_int_equal(res.stats.samples, 295);
+        sg_arena_cleanup(&a);
+    }
+    /* b before a: a protocol error, not a sorted result */
+    sg_buf_reset(&body);
+    add_frame(&body, 0, &sb);
+    add_frame(&body, 0, &sa1);
+    {
+        struct sg_rr_decoder *d;
+        struct handed h;
+        memset(&h, 0, sizeof(h));
+        sg_arena_init(&a, 0);
+        assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_STREAMED, qs, 2, NULL, &a, &d, &err),
+                         SG_OK);
+        sg_rr_decoder_on_series(d, on_series, &h);
+        sg_err_clear(&err);
+        assert_int_equal(sg_rr_decoder_feed(d, body.data, body.len, &err), SG_OK);
+        assert_int_equal(sg_rr_decoder_finish(d, &res, &err), SG_EPROTO);
+        assert_non_null(strstr(err.msg, "series out of order"));
+        assert_int_equal(h.n, 1);
+        sg_rr_decoder_free(d);
+        sg_arena_cleanup(&a);
+    }
+    sg_buf_cleanup(&body);
+    free(a1), free(a2), free(b1), free(c1);
+}
+
 static void streamed_clips_window_inclusive(void **state)
 {
     struct sg_sample *s = series_samples(120, 1000, 1000, 0);
@@ -699,6 +796,24 @@ static void snappy_incremental(void **state)
                      SG_OK);
     assert_memory_equal(z.out, "xyzxyz", 6);
     sg_rr_snappy_cleanup(&z);
+    /* the encoder (literals only): the library and the decoder read it back,
+     * short, 60/61-byte and 64 KiB-crossing literals alike */
+    for (size_t len = 0; len < 140000; len = len < 300 ? len + 1 : len * 3) {
+        struct sg_buf enc;
+        size_t got = 0;
+        char *back = malloc(len + 1);
+        sg_buf_init(&enc, 1 << 20);
+        assert_int_equal(sg_rr_snappy_encode(raw, len, &enc), SG_OK);
+        assert_int_equal(snappy_uncompressed_length(enc.data, enc.len, &got), SNAPPY_OK);
+        assert_int_equal(got, len);
+        assert_int_equal(snappy_uncompress(enc.data, enc.len, back, &got), SNAPPY_OK);
+        assert_memory_equal(back, raw, len);
+        assert_int_equal(snappy_pieces(enc.data, enc.len, 3, len, &z, &err), SG_OK);
+        assert_int_equal(z.have, len);
+        sg_rr_snappy_cleanup(&z);
+        sg_buf_cleanup(&enc);
+        free(back);
+    }
     /* a length of more than 32 bits is not snappy */
     assert_int_equal(snappy_pieces("\xff\xff\xff\xff\x10", 5, 1, 100, &z, &err), SG_EPROTO);
     assert_non_null(strstr(err.msg, "not snappy"));
@@ -834,16 +949,13 @@ static void rnd_times(struct sg_sample *s, size_t n)
                                      1700000000000, 1799999999000, 9999999999999990,
                                      10000000000000000, INT64_MAX - 100000, INT64_MIN};
     uint64_t r = rnd();
-    int64_t t = r % 3 ? starts[(r >> 8) % SG_ARRAY_LEN(starts)] : (int64_t)rnd();
+    uint64_t t = r % 3 ? (uint64_t)starts[(r >> 8) % SG_ARRAY_LEN(starts)] : rnd();
 
     for (size_t i = 0; i < n; i++) {
         uint64_t step = rnd();
-        s[i].t = t;
+        s[i].t = (int64_t)t; /* two's complement: steps wrap from INT64_MAX to INT64_MIN */
         step = step % 4 == 0 ? step >> 20 : step % 4 == 1 ? 15000 + step % 3 : (step >> 8) % 1000;
-        if (t > INT64_MAX - (int64_t)(step >> 2))
-            t = INT64_MIN + (int64_t)(step % 1000);
-        else
-            t += (int64_t)(step >> 2) - (step % 7 == 0 ? 500 : 0);
+        t += step - (step % 7 == 0 ? 500 : 0);
     }
 }
 
@@ -1176,6 +1288,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(streamed_every_split),
+        cmocka_unit_test(streamed_hands_over_series),
         cmocka_unit_test(streamed_clips_window_inclusive),
         cmocka_unit_test(streamed_merges_overlaps),
         cmocka_unit_test(streamed_keeps_nan_bits),
