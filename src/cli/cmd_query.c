@@ -158,7 +158,8 @@ static int fetch(struct query_ctx *q, const struct sg_promql_selection *sels, si
     for (size_t i = 0; i < n; i++)
         sg_rr_query_from_selection(&sels[i], &qs[i], &hints[i]);
     sg_err_clear(&err);
-    q->rr.max_samples = q->popts.max_samples ? q->popts.max_samples : q->rr.max_samples;
+    if (q->popts.max_samples > q->rr.max_samples) /* the read may bring what the query may hold */
+        q->rr.max_samples = q->popts.max_samples;
     if (sg_rr_client_new(&q->rr, &client, &err) != SG_OK)
         return fail(q, "%s", err.msg);
     if (sg_cli_flag(q->args, "write-request")) {

@@ -371,8 +371,7 @@ static void free_bodies(struct sg_rr_req *r)
 
 /* on_series for the decoder: when queries are sent one by one, the
  * decoder's query 0 is the query being read. */
-static int series_to_caller(size_t query, const struct sg_series *s, void *arg,
-                            struct sg_err *err)
+static int series_to_caller(size_t query, const struct sg_series *s, void *arg, struct sg_err *err)
 {
     struct sg_rr_req *r = arg;
 

@@ -234,8 +234,8 @@ static size_t put_value_slow(char *p, double v)
 {
     double abs = fabs(v);
     char tmp[SG_NUM_FMT_MAX];
-    size_t n = sg_num_format(v, abs != 0 && (abs < 1e-6 || abs >= 1e21) ? 'e' : 'f', tmp,
-                             sizeof(tmp));
+    size_t n =
+        sg_num_format(v, abs != 0 && (abs < 1e-6 || abs >= 1e21) ? 'e' : 'f', tmp, sizeof(tmp));
 
     memcpy(p, tmp, n); /* 'f' below 1e21 and 'e': at most 46 bytes */
     return n;
@@ -354,7 +354,7 @@ static inline size_t put_ts_json(struct ts_cache *c, char *p, int64_t t)
 struct sg_rr_printer {
     struct out out;
     bool json;
-    size_t nseries; /* printed so far */
+    size_t nseries;     /* printed so far */
     struct sg_buf head; /* the series' own text, rendered once per series */
 };
 

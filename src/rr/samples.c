@@ -220,8 +220,8 @@ static int add_series(struct sg_rr__sdec *c, struct pb ts, struct sg_err *err)
     rc = decode_series(c, &c->qs[c->qi], ts, &a->v[a->count], &keep, err);
     if (rc != SG_OK || !keep)
         return rc;
-    if (a->count && a->sorted && sg_rr__labels_cmp(&a->v[a->count - 1].labels,
-                                                  &a->v[a->count].labels) >= 0)
+    if (a->count && a->sorted &&
+        sg_rr__labels_cmp(&a->v[a->count - 1].labels, &a->v[a->count].labels) >= 0)
         a->sorted = false;
     a->count++;
     return SG_OK;
@@ -334,8 +334,7 @@ static int advance(struct sg_rr__sdec *c, struct sg_err *err)
             return SG_OK;
     bad:
         if (c->in_result)
-            return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed QueryResult %zu",
-                              c->qi);
+            return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed QueryResult %zu", c->qi);
         return sg_err_set(err, SG_EPROTO, "SAMPLES response is not a valid ReadResponse");
     }
 }
@@ -395,8 +394,8 @@ int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets, struct
     if (c->in_result || c->pos != c->z.len)
         return sg_err_set(err, SG_EPROTO, "SAMPLES response is not a valid ReadResponse");
     if (c->nres != c->nq)
-        return sg_err_set(err, SG_EPROTO, "the server answered %zu results for %zu quer%s",
-                          c->nres, c->nq, c->nq == 1 ? "y" : "ies");
+        return sg_err_set(err, SG_EPROTO, "the server answered %zu results for %zu quer%s", c->nres,
+                          c->nq, c->nq == 1 ? "y" : "ies");
     for (size_t i = 0; i < c->nq; i++) {
         sets[i].v = c->acc[i].count ? c->acc[i].v : NULL;
         sets[i].count = c->acc[i].count;

@@ -33,7 +33,7 @@
 
 #include "rr/rr_int.h"
 
-#define SLACK 32 /* bytes allocated past the declared length */
+#define SLACK     32 /* bytes allocated past the declared length */
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
 /* Ask for transparent huge pages over the 2 MiB-aligned part of a large

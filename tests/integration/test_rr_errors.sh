@@ -60,8 +60,8 @@ run "$STOPGATE" read "${W[@]}" "$B/empty/api/v1/read" 'c_total'
 if [ "$RC" -eq 0 ] && [ -z "$OUT" ]; then ok "an empty streamed answer is an empty result"; else not_ok "empty" "rc=$RC $ERR"; fi
 
 # the decoded-sample cap: --max-samples (read), remote_read.max_samples, and
-# --query.max-samples for query; the error names the server once (the
-# canned answers hold 134 samples)
+# a larger --query.max-samples for query; the error names the server once
+# (the canned answers hold 134 samples)
 for mode in good samples; do
   expect_fail "$mode: more samples than --max-samples" "response holds more than 133 samples" \
     "$STOPGATE" read "${W[@]}" --max-samples=133 "$B/$mode/api/v1/read" c_total
@@ -74,9 +74,12 @@ expect_fail "remote_read.max_samples caps a read" "response holds more than 10 s
   "$STOPGATE" read "${W[@]}" --config.file="$SG_TEST_TMP/cap.yml" "$B/good/api/v1/read" c_total
 expect_fail "--max-samples overrides remote_read.max_samples" "response holds more than 20 samples" \
   "$STOPGATE" read "${W[@]}" --config.file="$SG_TEST_TMP/cap.yml" --max-samples=20 "$B/good/api/v1/read" c_total
-expect_fail "query: --query.max-samples caps the read" "response holds more than 12 samples" \
-  "$STOPGATE" query instant --time=1700001000 --query.max-samples=12 "$B/good/api/v1/read" c_total
+expect_fail "query: remote_read.max_samples caps the read" "response holds more than 10 samples" \
+  "$STOPGATE" query instant --time=1700001000 --config.file="$SG_TEST_TMP/cap.yml" "$B/good/api/v1/read" c_total
 expect_eq "query: the error names the server once" "$(grep -o 'remote read from' <<<"$ERR" | wc -l)" 1
+run "$STOPGATE" query instant --time=1700001000 --config.file="$SG_TEST_TMP/cap.yml" --query.max-samples=134 \
+  "$B/good/api/v1/read" c_total
+expect_eq "query: a larger --query.max-samples raises the read's cap" "$RC" 0
 expect_fail "--max-samples must be a positive integer" "--max-samples=0: want a positive integer" \
   "$STOPGATE" read "${W[@]}" --max-samples=0 "$B/good/api/v1/read" c_total
 
