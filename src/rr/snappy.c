@@ -163,37 +163,76 @@ static inline long element(struct sg_rr_snappy *z, const uint8_t *h, const uint8
 static long run(struct sg_rr_snappy *z, const uint8_t *p, size_t n)
 {
     const uint8_t *start = p, *end = p + n;
+    /* locals: stores through out may alias z, which would reload z's fields */
+    uint8_t *out = z->out;
+    size_t have = z->have, olen = z->len;
+    long rc = 0;
 
-    while (end - p >= 5 && z->state == Z_TAG) {
+    while (end - p >= 5) {
         uint8_t t = *p;
-        unsigned hl;
+        size_t len, off;
         long used;
 
-        /* the commonest elements first: short literals and short copies */
-        if ((t & 3) == 0 && t < (60 << 2)) {
-            size_t len = (size_t)(t >> 2) + 1;
-            if (len <= (size_t)(end - p - 1) && len <= z->len - z->have) {
-                memcpy(z->out + z->have, p + 1, len);
-                z->have += len;
-                p += 1 + len;
-                continue;
+        /* the commonest elements inline, with fixed-size copies (the output
+         * has SLACK bytes past its end for the overrun) */
+        switch (t & 3) {
+        case 0:
+            if (t >= (60 << 2))
+                break; /* a longer literal */
+            len = (size_t)(t >> 2) + 1;
+            if (len > olen - have)
+                goto corrupt;
+            if (len <= 16 && end - p >= 17) {
+                memcpy(out + have, p + 1, 16);
+            } else if (len <= (size_t)(end - p - 1)) {
+                memcpy(out + have, p + 1, len);
+            } else {
+                break; /* continues in the next piece */
             }
-        } else if ((t & 3) == 1) {
-            size_t len = 4 + ((size_t)(t >> 2) & 7), off = ((size_t)(t >> 5) << 8) | p[1];
-            if (off == 0 || off > z->have || len > z->len - z->have)
-                return -1;
-            copy_back(z->out + z->have, off, len);
-            z->have += len;
-            p += 2;
+            have += len;
+            p += 1 + len;
             continue;
+        case 1:
+            len = 4 + ((size_t)(t >> 2) & 7);
+            off = ((size_t)(t >> 5) << 8) | p[1];
+            p += 2;
+            goto copy;
+        case 2:
+            len = (size_t)(t >> 2) + 1;
+            off = (size_t)p[1] | (size_t)p[2] << 8;
+            p += 3;
+            goto copy;
+        default:
+            break;
         }
-        hl = tag_len(t);
-        used = element(z, p, p + hl, (size_t)(end - p) - hl);
+        z->have = have;
+        used = element(z, p, p + tag_len(t), (size_t)(end - p) - tag_len(t));
         if (used < 0)
             return -1;
-        p += hl + (size_t)used;
+        p += tag_len(t) + (size_t)used;
+        have = z->have;
+        if (z->state != Z_TAG)
+            break;
+        continue;
+    copy:
+        if (off == 0 || off > have || len > olen - have)
+            goto corrupt;
+        if (len <= 16 && off >= 16) {
+            memcpy(out + have, out + have - off, 16);
+        } else if (len <= 16 && off >= 8) {
+            memcpy(out + have, out + have - off, 8);
+            memcpy(out + have + 8, out + have + 8 - off, 8);
+        } else {
+            copy_back(out + have, off, len);
+        }
+        have += len;
     }
+    z->have = have;
     return (long)(p - start);
+corrupt:
+    rc = -1;
+    z->have = have;
+    return rc;
 }
 
 int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *ptr, size_t n, struct sg_err *err)
