@@ -88,15 +88,17 @@ struct sg_rr_options {
     int64_t min_backoff_ms, max_backoff_ms;
     enum sg_rr_response_type response_type;
     const char *user_agent;          /* NULL: "stopgate/<version>" */
-    /* When set, the series of a STREAMED_XOR_CHUNKS answer are handed to
-     * on_series one by one while the answer arrives instead of being kept:
-     * the protocol sends each series whole, one after another, sorted by
-     * label set, so each is final when the next begins. Per query they come
-     * in strictly increasing label-set order; a server that breaks that
-     * order fails the read (SG_EPROTO "series out of order"). The result's
-     * sets are then empty; its stats count what was handed over. Meant for
-     * reads whose queries drop no external labels (dropping can reorder).
-     * A SAMPLES answer is kept in the result as usual. */
+    /* When set, series are handed to on_series one by one instead of
+     * being kept; the result's sets are then empty and its stats count
+     * what was handed over. Per query they come in strictly increasing
+     * label-set order, query after query. A STREAMED_XOR_CHUNKS answer is
+     * handed over while it arrives: the protocol sends each series whole,
+     * one after another, sorted by label set, so each is final when the
+     * next begins; a server that breaks that order fails the read
+     * (SG_EPROTO "series out of order"), so this is meant for reads whose
+     * queries drop no external labels (dropping can reorder). A SAMPLES
+     * answer is handed over at its end, put in order, each series' samples
+     * decoded just before it is handed over (none are kept). */
     sg_rr_series_cb on_series;
     void *on_series_arg;
 };
@@ -317,9 +319,8 @@ SG_NODISCARD int sg_rr_decoder_new(enum sg_rr_response_type type,
  * sg_rr_decoder_free. */
 SG_NODISCARD int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n,
                                     struct sg_err *err);
-/* Hand the series of a streamed response to cb as they complete instead
- * of keeping them (see sg_rr_options.on_series); before the first feed.
- * No effect on a SAMPLES decoder. */
+/* Hand the series to cb instead of keeping them (see
+ * sg_rr_options.on_series); before the first feed. */
 void sg_rr_decoder_on_series(struct sg_rr_decoder *d, sg_rr_series_cb cb, void *arg);
 /* The body's announced length (Content-Length), when known: a body longer
  * than the response cap fails now (SG_ELIMIT) instead of during the

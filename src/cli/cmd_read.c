@@ -17,9 +17,11 @@
  *         jsonutil.MarshalValue; a stale marker prints as "NaN", the value
  *         it is).
  * The printing itself is sg_rr_printer's (src/rr/print.c). With one
- * selector and no external labels to strip, a streamed answer is printed
- * while it arrives (the protocol sends series sorted and whole, which is
- * the order printed); otherwise the result is printed once read.
+ * selector and no external labels to strip, the series are printed as the
+ * decoder hands them over instead of being kept: a streamed answer while
+ * it arrives (the protocol sends series sorted and whole, which is the
+ * order printed), a SAMPLES answer at its end, decoded series by series.
+ * Otherwise the result is read whole, merged across selectors, printed.
  * Skipped native histogram chunks are counted on stderr. Errors: one line
  * on stderr and exit 1 (an error after a streamed answer began to print
  * leaves what was printed); usage errors exit 2.
@@ -59,9 +61,9 @@ static int series_cmp(const void *a, const void *b)
     return sg_labels_cmp(&x->labels, &y->labels);
 }
 
-/* on_series: a streamed answer's series printed as it arrives (one
+/* on_series: a series printed as the decoder hands it over (one
  * selector: they come in the order they are printed in). */
-static int print_streamed(size_t query, const struct sg_series *s, void *arg, struct sg_err *err)
+static int print_handed(size_t query, const struct sg_series *s, void *arg, struct sg_err *err)
 {
     (void)query;
     return sg_rr_printer_series(arg, s, err);
@@ -146,11 +148,11 @@ static int run_read(const struct sg_cmd_args *args)
         qs[i].nmatchers = nm;
         qs[i].hints = NULL;
     }
-    /* one selector without external labels to drop: a streamed answer is
-     * printed while it arrives, in the order the protocol sends it (sorted
-     * by label set, each series once), which is the order it is printed in */
+    /* one selector without external labels to drop: the series are
+     * printed as they are handed over, in label-set order, never all held
+     * (a streamed answer while it arrives) */
     if (nsel == 1 && o.nexternal_labels == 0) {
-        o.on_series = print_streamed;
+        o.on_series = print_handed;
         o.on_series_arg = pr;
     }
     if (sg_rr_client_new(&o, &client, &err) != SG_OK) {

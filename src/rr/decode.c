@@ -552,6 +552,8 @@ void sg_rr_decoder_on_series(struct sg_rr_decoder *d, sg_rr_series_cb cb, void *
 {
     d->on_series = cb;
     d->on_series_arg = arg;
+    if (d->sdec)
+        sg_rr__sdec_on_series(d->sdec, cb, arg);
 }
 
 int sg_rr_decoder_expect(struct sg_rr_decoder *d, uint64_t body_len, struct sg_err *err)
@@ -578,7 +580,7 @@ int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out, stru
     if (!sets)
         return mem_err(d, err);
     if (d->type == SG_RR_RESPONSE_SAMPLES) {
-        rc = sg_rr__sdec_finish(d->sdec, sets, err);
+        rc = sg_rr__sdec_finish(d->sdec, sets, &d->stats, err);
         if (rc != SG_OK)
             return rc;
     } else {
@@ -619,8 +621,8 @@ int sg_rr_decoder_finish(struct sg_rr_decoder *d, struct sg_rr_result *out, stru
             }
         }
     }
-    if (d->on_series && d->type == SG_RR_RESPONSE_STREAMED)
-        goto done; /* handed over already; stats counted then */
+    if (d->on_series)
+        goto done; /* handed over; stats counted then */
     d->stats.samples = 0;
     d->stats.series = 0;
     for (size_t i = 0; i < d->nq; i++) {

@@ -37,9 +37,17 @@
 
 struct qacc {
     struct sg_series *v; /* malloc'd while the result arrives; moved to the arena at its end */
+    struct pb *views;    /* on_series: where each series lies in the body (parallel to v) */
     size_t count, cap;
     bool sorted; /* strictly increasing label sets so far */
     bool done;
+    struct sref *refs; /* on_series: the series in label order, from the result's end */
+};
+
+/* A series to hand over: labels, where it lies, its sample count. */
+struct sref {
+    struct sg_series s;
+    struct pb view;
 };
 
 struct sg_rr__sdec {
@@ -54,7 +62,11 @@ struct sg_rr__sdec {
     size_t nres;    /* QueryResults begun */
     bool in_result; /* inside QueryResult qi, which ends at qr_end */
     size_t qi, qr_end;
-    struct qacc *acc; /* one per query */
+    struct qacc *acc;          /* one per query */
+    sg_rr_series_cb on_series; /* hand series over at the end instead of keeping them */
+    void *on_series_arg;
+    struct sg_sample *scratch; /* on_series: the samples of the series being handed over */
+    size_t scap;
 };
 
 static inline uint64_t load_le64(const uint8_t *p)
@@ -101,16 +113,69 @@ static inline bool decode_sample(struct pb m, struct sg_sample *s)
     return true;
 }
 
-/* One TimeSeries into out; *keep is false when no sample is in the window. */
-static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query *q, struct pb ts,
-                         struct sg_series *out, bool *keep, struct sg_err *err)
+/* Pass 2 over a TimeSeries whose n samples were counted: the samples into
+ * s[0..n), then in time order without duplicate timestamps (*n updated). */
+static int decode_samples(struct sg_rr__sdec *c, struct pb ts, struct sg_sample *s, size_t *n,
+                          struct sg_err *err)
 {
     struct pb r = ts;
     uint64_t field;
     unsigned wt;
-    size_t n = 0, i = 0, lo, hi;
+    size_t i = 0;
     bool ordered = true;
-    struct sg_sample *s;
+
+    while (r.p < r.end) {
+        struct pb sub;
+        /* samples are "12 <len> ..." and usually follow each other */
+        if (r.p[0] == 0x12 && r.end - r.p >= 2 && r.p[1] < 0x80) {
+            size_t len = r.p[1];
+            if (len > (size_t)(r.end - r.p - 2))
+                goto bad;
+            sub.p = r.p + 2;
+            sub.end = sub.p + len;
+            r.p = sub.end;
+        } else {
+            if (!pb_key(&r, &field, &wt))
+                goto bad;
+            if (field != 2 || wt != 2) {
+                if (!pb_skip(&r, wt))
+                    goto bad;
+                continue;
+            }
+            if (!pb_bytes(&r, &sub))
+                goto bad;
+        }
+        if (i == *n || !decode_sample(sub, &s[i]))
+            goto bad;
+        if (i && s[i].t <= s[i - 1].t)
+            ordered = false;
+        i++;
+    }
+    if (!ordered) {
+        long got = sg_rr__sort_dedupe(s, i);
+        if (got < 0)
+            return sg_err_set(err, SG_ENOMEM, "sorting samples");
+        i = (size_t)got;
+    }
+    *n = i;
+    return SG_OK;
+bad:
+    return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed TimeSeries in result %zu",
+                      c->qi);
+}
+
+/* One TimeSeries into out; *keep is false when no sample is in the window.
+ * When series are handed over, only its labels and sample count are taken
+ * now (out->samples NULL, out->count the count) and *view keeps where it
+ * lies; its samples are decoded when it is handed over. */
+static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query *q, struct pb ts,
+                         struct sg_series *out, struct pb *view, bool *keep, struct sg_err *err)
+{
+    struct pb r = ts;
+    uint64_t field;
+    unsigned wt;
+    size_t n = 0, lo, hi;
+    struct sg_sample *s = NULL;
     const struct sg_label *dup;
     int rc;
 
@@ -144,50 +209,25 @@ static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query 
         return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
                           c->lim->max_samples);
     c->decoded += n;
-    /* pass 2: the samples, straight into the arena */
-    s = sg_arena_alloc_raw(c->arena, n * sizeof(*s));
-    if (!s)
-        return sg_rr__mem_err(c->arena, err);
-    r = ts;
-    while (r.p < r.end) {
-        struct pb sub;
-        /* samples are "12 <len> ..." and usually follow each other */
-        if (r.p[0] == 0x12 && r.end - r.p >= 2 && r.p[1] < 0x80) {
-            size_t len = r.p[1];
-            if (len > (size_t)(r.end - r.p - 2))
-                goto bad;
-            sub.p = r.p + 2;
-            sub.end = sub.p + len;
-            r.p = sub.end;
-        } else {
-            if (!pb_key(&r, &field, &wt))
-                goto bad;
-            if (field != 2 || wt != 2) {
-                if (!pb_skip(&r, wt))
-                    goto bad;
-                continue;
-            }
-            if (!pb_bytes(&r, &sub))
-                goto bad;
-        }
-        if (!decode_sample(sub, &s[i]))
-            goto bad;
-        if (i && s[i].t <= s[i - 1].t)
-            ordered = false;
-        i++;
+    if (c->on_series) {
+        out->samples = NULL;
+        out->count = n;
+        *view = ts;
+    } else {
+        /* pass 2: the samples, straight into the arena */
+        s = sg_arena_alloc_raw(c->arena, n * sizeof(*s));
+        if (!s)
+            return sg_rr__mem_err(c->arena, err);
+        rc = decode_samples(c, ts, s, &n, err);
+        if (rc != SG_OK)
+            return rc;
+        lo = sg_rr__lower_bound(s, n, q->start_ms);
+        hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(s, n, q->end_ms + 1);
+        if (hi <= lo)
+            return SG_OK;
+        out->samples = s + lo;
+        out->count = hi - lo;
     }
-    if (!ordered) {
-        long got = sg_rr__sort_dedupe(s, n);
-        if (got < 0)
-            return sg_err_set(err, SG_ENOMEM, "sorting samples");
-        n = (size_t)got;
-    }
-    lo = sg_rr__lower_bound(s, n, q->start_ms);
-    hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(s, n, q->end_ms + 1);
-    if (hi <= lo)
-        return SG_OK;
-    out->samples = s + lo;
-    out->count = hi - lo;
     /* labels: sorted by name, copied out of the body */
     dup = sg_rr__lscratch_sort(&c->lbuf);
     if (dup)
@@ -212,12 +252,17 @@ static int add_series(struct sg_rr__sdec *c, struct pb ts, struct sg_err *err)
     if (a->count == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 64;
         struct sg_series *v = sg_reallocarray(a->v, cap, sizeof(*v));
-        if (!v)
+        struct pb *views = c->on_series ? sg_reallocarray(a->views, cap, sizeof(*views)) : NULL;
+        if (v)
+            a->v = v;
+        if (views)
+            a->views = views;
+        if (!v || (c->on_series && !views))
             return sg_err_set(err, SG_ENOMEM, "out of memory");
-        a->v = v;
         a->cap = cap;
     }
-    rc = decode_series(c, &c->qs[c->qi], ts, &a->v[a->count], &keep, err);
+    rc = decode_series(c, &c->qs[c->qi], ts, &a->v[a->count],
+                       c->on_series ? &a->views[a->count] : NULL, &keep, err);
     if (rc != SG_OK || !keep)
         return rc;
     if (a->count && a->sorted &&
@@ -230,6 +275,16 @@ static int add_series(struct sg_rr__sdec *c, struct pb ts, struct sg_err *err)
 /* The end of QueryResult qi: its series in order (sorted by label set,
  * equal label sets merged), moved to the arena. Series that arrived in
  * strictly increasing order need neither. */
+/* By label set; a label set sent twice in the order it arrived (so the
+ * earlier copy's sample wins a shared timestamp). */
+static int sref_cmp(const void *x, const void *y)
+{
+    const struct sref *a = x, *b = y;
+    int c = sg_rr__labels_cmp(&a->s.labels, &b->s.labels);
+
+    return c ? c : (a->view.p > b->view.p) - (a->view.p < b->view.p);
+}
+
 static int end_result(struct sg_rr__sdec *c, struct sg_err *err)
 {
     struct qacc *a = &c->acc[c->qi];
@@ -237,6 +292,22 @@ static int end_result(struct sg_rr__sdec *c, struct sg_err *err)
     int rc;
 
     c->in_result = false;
+    if (c->on_series) {
+        /* the series in label order; their samples are decoded when handed over */
+        a->done = true;
+        if (!a->count)
+            return SG_OK;
+        a->refs = sg_reallocarray(NULL, a->count, sizeof(*a->refs));
+        if (!a->refs)
+            return sg_err_set(err, SG_ENOMEM, "out of memory");
+        for (size_t i = 0; i < a->count; i++) {
+            a->refs[i].s = a->v[i];
+            a->refs[i].view = a->views[i];
+        }
+        if (!a->sorted)
+            qsort(a->refs, a->count, sizeof(*a->refs), sref_cmp);
+        return SG_OK;
+    }
     if (!a->sorted) {
         rc = sg_rr__finish_set(a->v, &a->count, false, c->arena, err);
         if (rc != SG_OK)
@@ -365,9 +436,13 @@ void sg_rr__sdec_free(struct sg_rr__sdec *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->nq; i++)
+    for (size_t i = 0; i < c->nq; i++) {
         if (c->acc[i].cap) /* still malloc'd */
             sg_free(c->acc[i].v);
+        sg_free(c->acc[i].views);
+        sg_free(c->acc[i].refs);
+    }
+    sg_free(c->scratch);
     sg_free(c->acc);
     sg_free(c->lbuf.v);
     sg_rr_snappy_cleanup(&c->z);
@@ -383,7 +458,65 @@ int sg_rr__sdec_feed(struct sg_rr__sdec *c, const void *p, size_t n, struct sg_e
     return rc;
 }
 
-int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets, struct sg_err *err)
+void sg_rr__sdec_on_series(struct sg_rr__sdec *c, sg_rr_series_cb cb, void *arg)
+{
+    c->on_series = cb;
+    c->on_series_arg = arg;
+}
+
+/* Hand over query qi's series in label order: the samples of each (of the
+ * series with its label set, merged, when the server sent it twice)
+ * decoded into the scratch array, clipped, and passed to on_series. */
+static int hand_over(struct sg_rr__sdec *c, size_t qi, struct sg_rr_stats *stats,
+                     struct sg_err *err)
+{
+    const struct sg_rr_decode_query *q = &c->qs[qi];
+    struct qacc *a = &c->acc[qi];
+    int rc;
+
+    c->qi = qi;
+    for (size_t i = 0, j; i < a->count; i = j) {
+        size_t total = 0, n = 0, lo, hi;
+        for (j = i; j < a->count &&
+                    (j == i || sg_rr__labels_cmp(&a->refs[i].s.labels, &a->refs[j].s.labels) == 0);
+             j++)
+            total += a->refs[j].s.count;
+        if (total > c->scap) {
+            struct sg_sample *s = sg_reallocarray(c->scratch, total, sizeof(*s));
+            if (!s)
+                return sg_err_set(err, SG_ENOMEM, "out of memory for %zu samples", total);
+            c->scratch = s;
+            c->scap = total;
+        }
+        for (size_t k = i; k < j; k++) {
+            size_t got = a->refs[k].s.count;
+            rc = decode_samples(c, a->refs[k].view, c->scratch + n, &got, err);
+            if (rc != SG_OK)
+                return rc;
+            n += got;
+        }
+        if (j > i + 1) { /* the same series twice: one, in time order */
+            long got = sg_rr__sort_dedupe(c->scratch, n);
+            if (got < 0)
+                return sg_err_set(err, SG_ENOMEM, "merging series");
+            n = (size_t)got;
+        }
+        lo = sg_rr__lower_bound(c->scratch, n, q->start_ms);
+        hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(c->scratch, n, q->end_ms + 1);
+        if (hi > lo) {
+            struct sg_series s = {a->refs[i].s.labels, c->scratch + lo, hi - lo};
+            stats->series++;
+            stats->samples += hi - lo;
+            rc = c->on_series(qi, &s, c->on_series_arg, err);
+            if (rc != SG_OK)
+                return rc;
+        }
+    }
+    return SG_OK;
+}
+
+int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets, struct sg_rr_stats *stats,
+                       struct sg_err *err)
 {
     int rc = sg_rr_snappy_finish(&c->z, err);
 
@@ -396,10 +529,22 @@ int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets, struct
     if (c->nres != c->nq)
         return sg_err_set(err, SG_EPROTO, "the server answered %zu results for %zu quer%s", c->nres,
                           c->nq, c->nq == 1 ? "y" : "ies");
-    for (size_t i = 0; i < c->nq; i++) {
-        sets[i].v = c->acc[i].count ? c->acc[i].v : NULL;
-        sets[i].count = c->acc[i].count;
-        sets[i].sorted = true;
+    if (c->on_series) {
+        stats->series = stats->samples = 0;
+        for (size_t i = 0; i < c->nq; i++) {
+            sets[i].v = NULL;
+            sets[i].count = 0;
+            sets[i].sorted = true;
+            rc = hand_over(c, i, stats, err);
+            if (rc != SG_OK)
+                return rc;
+        }
+    } else {
+        for (size_t i = 0; i < c->nq; i++) {
+            sets[i].v = c->acc[i].count ? c->acc[i].v : NULL;
+            sets[i].count = c->acc[i].count;
+            sets[i].sorted = true;
+        }
     }
     sg_rr_snappy_cleanup(&c->z); /* the body is no longer needed */
     return SG_OK;

@@ -204,6 +204,8 @@ static void streamed_every_split(void **state)
 }
 
 struct handed {
+    double a30;                  /* the value at t=30 of series a, when handed over */
+    double last_v;               /* the last value handed over */
     size_t n, samples, query[8];
     char first[8][16]; /* the last label value of each series */
 };
@@ -220,6 +222,11 @@ static int on_series(size_t query, const struct sg_series *s, void *arg, struct 
     }
     h->n++;
     h->samples += s->count;
+    for (size_t i = 0; i < s->count; i++)
+        if (s->samples[i].t == 30)
+            h->a30 = s->samples[i].v;
+    if (s->count)
+        h->last_v = s->samples[s->count - 1].v;
     return h->samples > 1000 ? SG_ECANCELED : SG_OK;
 }
 
@@ -663,6 +670,59 @@ static void samples_decode(void **state)
     assert_int_equal(decode(SG_RR_RESPONSE_SAMPLES, q, 2, &lim, &body, 0, &a, &res, &err),
                      SG_ELIMIT);
     sg_arena_cleanup(&a);
+    sg_buf_cleanup(&body);
+}
+
+/* A SAMPLES answer handed over: at its end, in label order whatever the
+ * server's order, a label set sent twice merged into one series, clipped,
+ * nothing kept in the result. */
+static void samples_hands_over_series(void **state)
+{
+    static const char *const la[] = {"__name__", "m", "job", "a", NULL};
+    static const char *const lb[] = {"__name__", "m", "job", "b", NULL};
+    static const char *const lc[] = {"__name__", "m", "job", "c", NULL};
+    struct sg_sample sa1[] = {{10, 1}, {30, 3}}, sa2[] = {{20, 2}, {30, 9}}, sb[] = {{15, 5}},
+                     sc[] = {{500, 1}};
+    struct tss r0[] = {{lb, sb, 1}, {la, sa1, 2}, {lc, sc, 1}, {la, sa2, 2}};
+    const struct tss *results[] = {r0};
+    size_t ns[] = {4};
+    struct sg_rr_decode_query q = {0, 100, NULL, 0};
+    struct sg_rr_decoder *d;
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_rr_result res;
+    struct sg_err err;
+    struct handed h;
+
+    (void)state;
+    sg_buf_init(&body, 1 << 20);
+    samples_body(results, ns, 1, &body);
+    for (size_t step = 1; step < body.len + 7; step += 7) {
+        memset(&h, 0, sizeof(h));
+        sg_arena_init(&a, 0);
+        sg_err_clear(&err);
+        assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_SAMPLES, &q, 1, NULL, &a, &d, &err),
+                         SG_OK);
+        sg_rr_decoder_on_series(d, on_series, &h);
+        for (size_t off = 0; off < body.len; off += step)
+            assert_int_equal(sg_rr_decoder_feed(d, body.data + off,
+                                                body.len - off > step ? step : body.len - off,
+                                                &err),
+                             SG_OK);
+        if (sg_rr_decoder_finish(d, &res, &err) != SG_OK)
+            fail_msg("step %zu: %s", step, err.msg);
+        sg_rr_decoder_free(d);
+        assert_int_equal(h.n, 2); /* c has nothing in [0, 100] */
+        assert_string_equal(h.first[0], "a");
+        assert_string_equal(h.first[1], "b");
+        assert_int_equal(h.samples, 4); /* a: 10, 20, 30 (the first 30 kept); b: 15 */
+        assert_true(h.last_v == 5);
+        assert_true(h.a30 == 3); /* the copy that came first wins */
+        assert_int_equal(res.sets[0].count, 0);
+        assert_int_equal(res.stats.series, 2);
+        assert_int_equal(res.stats.samples, 4);
+        sg_arena_cleanup(&a);
+    }
     sg_buf_cleanup(&body);
 }
 
@@ -1297,6 +1357,7 @@ int main(void)
         cmocka_unit_test(streamed_framing_errors),
         cmocka_unit_test(decoder_arena_cap),
         cmocka_unit_test(samples_decode),
+        cmocka_unit_test(samples_hands_over_series),
         cmocka_unit_test(samples_bomb_guard),
         cmocka_unit_test(snappy_incremental),
         cmocka_unit_test(samples_incremental),
