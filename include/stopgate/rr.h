@@ -276,11 +276,6 @@ SG_NODISCARD int sg_rr_snappy_finish(struct sg_rr_snappy *z, struct sg_err *err)
 /* Free the output (out becomes NULL). */
 void sg_rr_snappy_cleanup(struct sg_rr_snappy *z);
 
-/* p[0..n) as a snappy block appended to out: the length, then literals
- * only (request bodies are small; any snappy reader takes it). SG_ELIMIT
- * for n of 2^32 bytes or more, or the buffer's cap; SG_ENOMEM. */
-SG_NODISCARD int sg_rr_snappy_encode(const void *p, size_t n, struct sg_buf *out);
-
 /* ---- codec: responses ---------------------------------------------------- */
 
 /* A frame as the server writes it: uvarint length, big-endian CRC32C of the

@@ -7,9 +7,11 @@
  * The accepted response types follow the configured type (auto: SAMPLES
  * first when every window is at most SG_RR_AUTO_SAMPLES_MAX_WINDOW_MS).
  * The message is packed by protobuf-c (structs built in a scratch arena)
- * and written as one snappy block (sg_rr_snappy_encode). No I/O.
+ * and compressed as one snappy block by the snappy library. No I/O.
  */
 #include <string.h>
+
+#include <snappy-c.h>
 
 #include "rr/rr_int.h"
 #include "src/remote.pb-c.h"
@@ -67,7 +69,8 @@ int sg_rr__build_request(const struct sg_label *ext, size_t next, enum sg_rr_res
     Prometheus__ReadRequest__ResponseType types[2];
     int wire[2];
     uint8_t *packed;
-    size_t plen;
+    size_t plen, clen;
+    char *comp;
     int rc;
 
     if (n == 0)
@@ -176,9 +179,15 @@ int sg_rr__build_request(const struct sg_label *ext, size_t next, enum sg_rr_res
         goto oom;
     if (prometheus__read_request__pack(&req, packed) != plen)
         return sg_err_set(err, SG_EINVAL, "packing the ReadRequest failed");
-    rc = sg_rr_snappy_encode(packed, plen, out);
+    clen = snappy_max_compressed_length(plen);
+    rc = sg_buf_reserve(out, clen);
     if (rc != SG_OK)
         return sg_err_set(err, rc, "the ReadRequest is too large (%zu bytes)", plen);
+    comp = out->data + out->len;
+    if (snappy_compress((const char *)packed, plen, comp, &clen) != SNAPPY_OK)
+        return sg_err_set(err, SG_EINVAL, "snappy compression of the ReadRequest failed");
+    out->len += clen;
+    out->data[out->len] = '\0';
     return SG_OK;
 oom:
     return sg_err_set(err, SG_ENOMEM, "out of memory building the ReadRequest");

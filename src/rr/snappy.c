@@ -1,8 +1,8 @@
-/* src/rr/snappy.c - snappy's block format: an incremental decompressor
- * (the body of a SAMPLES response, fed as the bytes arrive) and a
- * literal-only encoder (the request body, a few hundred bytes, where
- * compression would gain nothing worth linking the snappy library and the
- * C++ runtime for).
+/* src/rr/snappy.c - an incremental decompressor for snappy's block format
+ * (the body of a SAMPLES response), fed as the bytes arrive. The snappy
+ * library's C interface only decompresses a whole buffer; requests are
+ * still compressed by the library (request.c), and fuzz_snappy holds this
+ * decoder to the library's answer on every input.
  *
  * The format: the uncompressed length as a varint of at most 5 bytes (a
  * 32-bit value), then elements. An element is a literal (tag & 3 == 0: its
@@ -309,43 +309,6 @@ int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *ptr, size_t n, struct 
         }
     }
     return SG_OK;
-}
-
-int sg_rr_snappy_encode(const void *p, size_t n, struct sg_buf *out)
-{
-    const uint8_t *s = p;
-    uint8_t hdr[8];
-    size_t k = 0;
-    uint64_t v = n;
-    int rc;
-
-    if (n > UINT32_MAX)
-        return SG_ELIMIT;
-    do {
-        hdr[k++] = (uint8_t)(v | (v >= 0x80 ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    rc = sg_buf_append(out, hdr, k);
-    while (rc == SG_OK && n) {
-        size_t len = n < 65536 ? n : 65536; /* one literal, its length minus one after the tag */
-        k = 0;
-        if (len <= 60) {
-            hdr[k++] = (uint8_t)((len - 1) << 2);
-        } else if (len <= 256) {
-            hdr[k++] = 60 << 2;
-            hdr[k++] = (uint8_t)(len - 1);
-        } else {
-            hdr[k++] = 61 << 2;
-            hdr[k++] = (uint8_t)(len - 1);
-            hdr[k++] = (uint8_t)((len - 1) >> 8);
-        }
-        rc = sg_buf_append(out, hdr, k);
-        if (rc == SG_OK)
-            rc = sg_buf_append(out, s, len);
-        s += len;
-        n -= len;
-    }
-    return rc;
 }
 
 int sg_rr_snappy_finish(struct sg_rr_snappy *z, struct sg_err *err)
