@@ -942,6 +942,8 @@ int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t mi
     struct sg_series_set subset = {0};
     struct ev_rstate rs = {0};
     struct ev_row row = {0};
+    const struct ev_row *rrow;
+    struct ev_par *par = NULL;
     uint64_t *hashes = NULL;
     size_t nout = 0;
     int64_t offset, range;
@@ -949,7 +951,7 @@ int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t mi
     int64_t at_ms;
     double scalars[8];
     int64_t maxt0 = 0;
-    bool slides, fast = false;
+    bool slides, fast = false, plain = false;
     int rc = SG_OK;
 
     memset(others, 0, sizeof(others));
@@ -994,18 +996,25 @@ int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t mi
         if (rc != SG_OK)
             goto out;
     }
-    /* rate, increase and delta without @ in 2.42's closed windows go the
-     * fast way when no window bound can overflow */
-    if ((id == F_RATE || id == F_INCREASE || id == F_DELTA) && atk == SG_AT_NONE && steps > 0 &&
-        !(ev->compat && (ev->compat->rate_threshold_first || ev->compat->range_left_open))) {
+    /* Without @, and when no window bound can overflow, the windows are
+     * [maxt0 + k*interval - range, maxt0 + k*interval]: rate, increase and
+     * delta in 2.42's closed windows go the fastest way (`fast`), any other
+     * function without further arguments a simpler loop (`plain`). */
+    if (atk == SG_AT_NONE && steps > 0) {
         int64_t last = step_ts(ev, steps - 1), r;
-        fast = !__builtin_sub_overflow(ev->start, offset, &maxt0) &&
-               !__builtin_sub_overflow(maxt0, range, &r) &&
-               !__builtin_sub_overflow(last, offset, &r) && !__builtin_sub_overflow(r, range, &r);
+        bool fits = !__builtin_sub_overflow(ev->start, offset, &maxt0) &&
+                    !__builtin_sub_overflow(maxt0, range, &r) &&
+                    !__builtin_sub_overflow(last, offset, &r) &&
+                    !__builtin_sub_overflow(r, range, &r);
+        fast = fits && (id == F_RATE || id == F_INCREASE || id == F_DELTA) &&
+               !(ev->compat && (ev->compat->rate_threshold_first || ev->compat->range_left_open));
+        plain = fits && !fast && nargs == 1;
     }
     rc = sg_promql__row_init(ev, &row, steps);
     if (rc == SG_OK)
         rc = sg_promql__rstate_init(ev, &rs, id);
+    if (rc == SG_OK && fast && set)
+        rc = sg_promql__par_new(ev, id, set, maxt0, range, steps, &par);
     if (rc == SG_OK && set && set->count) {
         hashes = sg_malloc(set->count * sizeof(*hashes));
         if (!hashes)
@@ -1022,18 +1031,30 @@ int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t mi
         size_t np, lo = 0, hi = 0, step, held = 0;
 
         row_clear(&row);
+        rrow = &row;
         if (fast) {
+            size_t room = ev->cur < ev->max ? ev->max - ev->cur : 0, maxw = 0;
             bool stale = false;
-            rc = sg_promql__rate_rows(&enh, &rs, s->samples, s->count, maxt0, ev->interval, range,
-                                      steps, &row, &held, &stale);
-            if (rc != SG_OK)
-                goto out;
+            if (par) {
+                /* computed ahead with unlimited room: the limit is checked here */
+                rrow = sg_promql__par_get(par, i, &held, &maxw, &stale);
+                if (!stale && maxw > room) {
+                    rc = sg_promql__too_many_samples(ev);
+                    goto out;
+                }
+            } else {
+                rc = sg_promql__rate_rows(&enh, &rs, s->samples, s->count, maxt0, ev->interval,
+                                          range, steps, room, &row, &held, &maxw, &stale);
+                if (rc != SG_OK)
+                    goto out;
+            }
             if (stale) {
+                rrow = &row;
                 rc = drop_stale(ev, s, &pts, &np, &owned);
                 if (rc == SG_OK) {
                     row_clear(&row);
                     rc = sg_promql__rate_rows(&enh, &rs, pts, np, maxt0, ev->interval, range,
-                                              steps, &row, &held, &stale);
+                                              steps, room, &row, &held, &maxw, &stale);
                 }
                 sg_free(owned);
                 if (rc != SG_OK)
@@ -1044,12 +1065,17 @@ int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t mi
             if (rc != SG_OK)
                 goto out;
             rc = sg_promql__rstate_series(ev, &rs, id, pts, np);
+            if (rc == SG_OK && plain)
+                rc = sg_promql__window_rows(
+                    &enh, &rs, maxt0, offset, ev->interval, range, steps,
+                    ev->compat && ev->compat->range_left_open,
+                    ev->cur < ev->max ? ev->max - ev->cur : 0, &row, &held);
             if (rc != SG_OK) {
                 sg_free(owned);
                 goto out;
             }
         }
-        for (step = fast ? steps : 0; step < steps; step++) {
+        for (step = fast || plain ? steps : 0; step < steps; step++) {
             int64_t ts = step_ts(ev, step);
             int64_t base = ts;
             int64_t maxt;
@@ -1092,7 +1118,7 @@ int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t mi
         }
         if (!fast)
             sg_free(owned);
-        if (row.n == 0)
+        if (rrow->n == 0)
             continue;
         if (id != F_LAST_OVER_TIME) {
             rc = drop_name_plain(ev, &s->labels, &metric);
@@ -1101,13 +1127,13 @@ int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t mi
         }
         mhash = sg_labels_hash(&metric);
         /* the last step's window is still held when the series is added */
-        if (ev->cur + held + row.n > ev->max) {
+        if (ev->cur + held + rrow->n > ev->max) {
             rc = sg_promql__too_many_samples(ev);
             goto out;
         }
-        ev->cur += row.n;
+        ev->cur += rrow->n;
         hashes[nout++] = mhash;
-        rc = sink->row(sink, i, &metric, mhash, &row);
+        rc = sink->row(sink, i, &metric, mhash, rrow);
         if (rc != SG_OK)
             goto out;
     }
@@ -1161,6 +1187,7 @@ int sg_promql__range_call_rows(struct ev *ev, const struct sg_node *n, size_t mi
             rc = dup_labelset_error(ev);
     }
 out:
+    sg_promql__par_free(par);
     for (size_t j = 0; j < nargs; j++)
         sg_promql__matrix_free(&others[j]);
     sg_free(subser);

@@ -277,15 +277,40 @@ int sg_promql__rstate_step(struct ev_enh *enh, struct ev_rstate *st, size_t lo, 
                            const double *scalars, int64_t range_start, int64_t range_end,
                            int64_t range_ms, double *out, bool *has);
 void sg_promql__rstate_free(struct ev_rstate *st);
+/* Room for n marks, so that the series loops below do not allocate. */
+int sg_promql__rstate_reserve(struct ev *ev, struct ev_rstate *st, size_t n);
 /* rate/increase/delta (and not the compat order rate_threshold_first) at
  * steps k = 0..steps-1 with windows [maxt0 + k*interval - range,
  * maxt0 + k*interval] (closed, no overflow) over the samples p[0..n) of a
- * series, its row (cleared before); *held as eval.c's loop leaves it.
- * *stale: p holds a stale marker; nothing was decided, start over with
- * the markers removed. SG_EEVAL for the sample limit. */
+ * series, its row (cleared before); *held as eval.c's loop leaves it,
+ * *maxw the largest window. A window of more than `room` samples is the
+ * sample limit (SG_EEVAL), as eval.c's loop checks it. *stale: p holds a
+ * stale marker; nothing was decided, start over with the markers removed.
+ * Allocates only when st's marks are not reserved for n. */
 int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct sg_sample *p,
                          size_t n, int64_t maxt0, int64_t interval, int64_t range, size_t steps,
-                         struct ev_row *row, size_t *held, bool *stale);
+                         size_t room, struct ev_row *row, size_t *held, size_t *maxw, bool *stale);
+
+/* Any range function with no other argument, windows as above (open on
+ * the left with left_open), p prepared by sg_promql__rstate_series; enh->ts
+ * is set to each step's time (maxt + offset). */
+int sg_promql__window_rows(struct ev_enh *enh, struct ev_rstate *st, int64_t maxt0,
+                           int64_t offset, int64_t interval, int64_t range, size_t steps,
+                           bool left_open, size_t room, struct ev_row *row, size_t *held);
+
+/* par.c: rate/increase/delta rows of a whole series set computed ahead on
+ * worker threads (when the machine has more than one CPU and the work is
+ * large; else *out is NULL and the caller goes series by series). */
+struct ev_par;
+int sg_promql__par_new(struct ev *ev, enum ev_func_id id, const struct sg_series_set *set,
+                       int64_t maxt0, int64_t range, size_t steps, struct ev_par **out);
+/* Series i's row (valid until the next call), taken in increasing i; what
+ * rate_rows reports with an unlimited room. */
+const struct ev_row *sg_promql__par_get(struct ev_par *p, size_t i, size_t *held, size_t *maxw,
+                                        bool *stale);
+/* Stops and joins the threads. */
+void sg_promql__par_free(struct ev_par *p);
+
 /* Labels of absent()/absent_over_time() for the argument node. */
 int sg_promql__absent_labels(struct ev *ev, const struct sg_node *arg, struct sg_labels *out);
 

@@ -768,11 +768,10 @@ int sg_promql__rstate_step(struct ev_enh *enh, struct ev_rstate *st, size_t lo, 
  * so what it did up to there is what the step-wise loop does too. */
 int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct sg_sample *p,
                          size_t n, int64_t maxt0, int64_t interval, int64_t range, size_t steps,
-                         struct ev_row *row, size_t *held, bool *stale)
+                         size_t room, struct ev_row *row, size_t *held, size_t *maxw, bool *stale)
 {
     struct ev *ev = enh->ev;
-    size_t lo = 0, hi = 0, mk = 0, w = 0, scanned = 1;
-    size_t room = ev->cur < ev->max ? ev->max - ev->cur : 0; /* the window may hold this many */
+    size_t lo = 0, hi = 0, mk = 0, w = 0, scanned = 1, wmax = 0;
     size_t rn = 0, rfirst = 0, rlast = 0;
     double *rv = row->v;
     uint8_t *rh = row->has;
@@ -785,6 +784,7 @@ int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct 
     st->nmarks = 0;
     st->last = NULL;
     *stale = false;
+    *maxw = 0;
     if (n > 0 && sg_is_stale(p[0].v)) {
         *stale = true;
         return SG_OK;
@@ -803,7 +803,7 @@ int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct 
         for (; scanned < hi; scanned++) {
             if (sg_is_stale(p[scanned].v)) {
                 *stale = true;
-                return SG_OK;
+                goto done; /* the row stays consistent for the next clear */
             }
             if (counter && p[scanned].v < p[scanned - 1].v) {
                 rc = marks_push(ev, st, scanned);
@@ -812,6 +812,8 @@ int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct 
             }
         }
         w = hi - lo;
+        if (w > wmax)
+            wmax = w;
         if (w < 2) {
             if (w > room) {
                 rc = sg_promql__too_many_samples(ev);
@@ -839,11 +841,73 @@ int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct 
         rv[k] = rate_value(st, ev, p + lo, w, result, mint, maxt, range, counter, is_rate);
         rh[k] = 1;
     }
+done:
     row->n = rn;
     row->first = rfirst;
     row->last = rlast;
     *held = w;
+    *maxw = wmax;
     return rc;
+}
+
+/* Any range function without further arguments at every step of a range
+ * evaluation without @ (windows [maxt - range, maxt], or (maxt - range,
+ * maxt] with left_open), over the samples p[0..n) (stale markers removed)
+ * prepared with sg_promql__rstate_series: eval.c's step loop without its
+ * general cases. */
+int sg_promql__window_rows(struct ev_enh *enh, struct ev_rstate *st, int64_t maxt0,
+                           int64_t offset, int64_t interval, int64_t range, size_t steps,
+                           bool left_open, size_t room, struct ev_row *row, size_t *held)
+{
+    const struct sg_sample *p = st->p;
+    size_t n = st->n, lo = 0, hi = 0, w = 0;
+    int64_t maxt = maxt0;
+    double sc[8] = {0};
+
+    for (size_t k = 0; k < steps; k++, maxt += interval) {
+        int64_t mint = maxt - range;
+        double v;
+        bool has = false;
+        int rc;
+
+        if (left_open)
+            while (lo < n && p[lo].t <= mint)
+                lo++;
+        else
+            while (lo < n && p[lo].t < mint)
+                lo++;
+        if (hi < lo)
+            hi = lo;
+        while (hi < n && p[hi].t <= maxt)
+            hi++;
+        w = hi - lo;
+        if (w == 0)
+            continue;
+        if (w > room) {
+            *held = w;
+            return sg_promql__too_many_samples(enh->ev);
+        }
+        enh->ts = maxt + offset;
+        rc = sg_promql__rstate_step(enh, st, lo, hi, sc, mint, maxt, range, &v, &has);
+        if (rc != SG_OK)
+            return rc;
+        if (has)
+            sg_promql__row_put(row, k, v);
+    }
+    *held = w;
+    return SG_OK;
+}
+
+int sg_promql__rstate_reserve(struct ev *ev, struct ev_rstate *st, size_t n)
+{
+    if (st->mcap < n) {
+        size_t *nm = sg_reallocarray(st->marks, n, sizeof(*nm));
+        if (!nm)
+            return oom(ev);
+        st->marks = nm;
+        st->mcap = n;
+    }
+    return SG_OK;
 }
 
 void sg_promql__rstate_free(struct ev_rstate *st)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -692,8 +693,9 @@ static void sliding_windows_match(void **state)
                 /* the one-pass loop gives the same row */
                 bool stale = false;
                 sg_promql__row_clear(&row);
+                size_t maxw = 0;
                 assert_int_equal(sg_promql__rate_rows(&enh, &rs, p, n, maxt0, interval, range,
-                                                      steps, &row, &held, &stale),
+                                                      steps, SIZE_MAX, &row, &held, &maxw, &stale),
                                  SG_OK);
                 assert_false(stale);
                 for (size_t k = 0; k < steps; k++) {
@@ -722,6 +724,80 @@ static void sliding_windows_match(void **state)
     sg_promql__row_free(&row);
 }
 
+/* Rows computed ahead on worker threads are the rows computed in order,
+ * stale markers flagged, for a set large enough to start them. */
+static void parallel_rows_match(void **state)
+{
+    enum { NS = 300, NP = 7200 };
+    static const enum ev_func_id ids[] = {F_RATE, F_INCREASE, F_DELTA};
+    struct sg_series *v = calloc(NS, sizeof(*v));
+    struct sg_series_set set = {v, NS, true};
+    struct sg_err err;
+    struct ev ev;
+    struct ev_enh enh;
+    struct ev_row row;
+    struct ev_rstate rs;
+    int64_t range = 300000, interval = 15000, maxt0;
+    size_t steps = NP - 30;
+
+    (void)state;
+    assert_non_null(v);
+    memset(&ev, 0, sizeof(ev));
+    ev.compat = sg_promql_compat_default();
+    ev.max = 1000000;
+    ev.err = &err;
+    ev.interval = interval;
+    memset(&enh, 0, sizeof(enh));
+    enh.ev = &ev;
+    for (size_t i = 0; i < NS; i++) {
+        v[i].samples = malloc(NP * sizeof(struct sg_sample));
+        assert_non_null(v[i].samples);
+        v[i].count = rough_series(v[i].samples, NP, (int)(i % 3));
+        if (i % 37 == 5) /* a stale marker somewhere */
+            v[i].samples[v[i].count / 2].v = sg_stale_nan();
+    }
+    maxt0 = v[0].samples[0].t + 200000;
+    assert_int_equal(sg_promql__row_init(&ev, &row, steps), SG_OK);
+    for (size_t f = 0; f < SG_ARRAY_LEN(ids); f++) {
+        struct ev_par *par = NULL;
+        assert_int_equal(sg_promql__rstate_init(&ev, &rs, ids[f]), SG_OK);
+        assert_int_equal(sg_promql__par_new(&ev, ids[f], &set, maxt0, range, steps, &par), SG_OK);
+        if (!par) { /* one CPU: nothing runs ahead */
+            sg_promql__rstate_free(&rs);
+            break;
+        }
+        for (size_t i = 0; i < NS; i++) {
+            size_t held, maxw, h2, m2;
+            bool stale, s2;
+            const struct ev_row *r = sg_promql__par_get(par, i, &held, &maxw, &stale);
+            sg_promql__row_clear(&row);
+            assert_int_equal(sg_promql__rate_rows(&enh, &rs, v[i].samples, v[i].count, maxt0,
+                                                  interval, range, steps, SIZE_MAX, &row, &h2, &m2,
+                                                  &s2),
+                             SG_OK);
+            assert_int_equal(stale, s2);
+            assert_int_equal(stale, i % 37 == 5);
+            if (stale)
+                continue;
+            assert_int_equal(held, h2);
+            assert_int_equal(maxw, m2);
+            assert_int_equal(r->n, row.n);
+            for (size_t k = 0; row.n && k <= row.last; k++) {
+                bool a = k >= r->first && k <= r->last && r->has[k];
+                bool b = k >= row.first && row.has[k];
+                if (a != b || (a && !same_bits(r->v[k], row.v[k])))
+                    fail_msg("f %zu series %zu step %zu", f, i, k);
+            }
+        }
+        sg_promql__par_free(par);
+        sg_promql__rstate_free(&rs);
+    }
+    sg_promql__row_free(&row);
+    for (size_t i = 0; i < NS; i++)
+        free(v[i].samples);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +812,7 @@ int main(void)
         cmocka_unit_test(go_sort_sorts),
         cmocka_unit_test(plan_windows_and_hints),
         cmocka_unit_test(sliding_windows_match),
+        cmocka_unit_test(parallel_rows_match),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
