@@ -124,7 +124,12 @@ void sg_cli_print_help(const struct sg_cmd *cmd)
             n = snprintf(left, sizeof(left), "      --%s", f->name);
         if (f->kind != SG_FLAG_BOOL && n > 0 && (size_t)n < sizeof(left))
             snprintf(left + n, sizeof(left) - (size_t)n, "=%s", f->metavar ? f->metavar : "VALUE");
-        printf("%-36s%s%s\n", left, f->help, f->kind == SG_FLAG_MULTI ? " (repeatable)" : "");
+        /* a flag too long for the column gets its help on the next line */
+        if (strlen(left) >= 35)
+            printf("%s\n%36s", left, "");
+        else
+            printf("%-36s", left);
+        printf("%s%s\n", f->help, f->kind == SG_FLAG_MULTI ? " (repeatable)" : "");
     }
 }
 
