@@ -57,7 +57,10 @@ def _r(v, target=None, higher_better=False):
 def _rss(side):
     if not side or "rss_kb" not in side:
         return "–"
-    cpu = "%s / " % _t(side["cpu"]) if "cpu" in side else ""
+    # user + system time as GNU time reports it, in 10 ms ticks
+    cpu = ""
+    if "cpu" in side:
+        cpu = ("%s / " % _t(side["cpu"])) if side["cpu"] > 0 else "< 10 ms / "
     return cpu + "%.1f MB" % (side["rss_kb"] / 1024)
 
 

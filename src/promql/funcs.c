@@ -1218,11 +1218,48 @@ struct hq_group {
     size_t n, cap;
 };
 
+/* `le` values already parsed: a range evaluation meets the same few
+ * bucket bounds at every step, and parsing them is a float parse each. */
+#define LE_SLOTS 64 /* a power of two */
+struct le_slot {
+    char s[24];
+    uint8_t len; /* 0: free */
+    int rc;      /* sg_num_parse's answer */
+    double v;
+};
+
 struct hq_state {
     struct hq_group *g;
     size_t n, cap;
     struct ev_map index;
+    struct le_slot le[LE_SLOTS];
 };
+
+/* sg_num_parse of lv, remembered in st when it fits a slot. */
+static int le_parse(struct hq_state *st, struct sg_str lv, double *out)
+{
+    struct le_slot *sl;
+    uint32_t h = 2166136261u;
+    int rc;
+
+    if (lv.len == 0 || lv.len >= sizeof(sl->s))
+        return sg_num_parse(lv, out);
+    for (size_t i = 0; i < lv.len; i++)
+        h = (h ^ (uint8_t)lv.ptr[i]) * 16777619u;
+    sl = &st->le[h & (LE_SLOTS - 1)];
+    if (sl->len == lv.len && memcmp(sl->s, lv.ptr, lv.len) == 0) {
+        *out = sl->v;
+        return sl->rc;
+    }
+    rc = sg_num_parse(lv, out);
+    if (sl->len == 0) { /* first come keeps the slot */
+        memcpy(sl->s, lv.ptr, lv.len);
+        sl->len = (uint8_t)lv.len;
+        sl->rc = rc;
+        sl->v = rc == SG_OK ? *out : 0;
+    }
+    return rc;
+}
 
 static void hq_free(void *p)
 {
@@ -1261,7 +1298,7 @@ static int histogram_quantile(struct ev_enh *enh, double q, const struct ev_vect
         struct hq_group *g;
         double upper;
 
-        if (sg_num_parse(lv, &upper) != SG_OK)
+        if (le_parse(st, lv, &upper) != SG_OK)
             continue;
         sig = sg_labels_hash_without(&s->labels, &le, 1, false);
         gi = sg_promql__map_get(&st->index, sig);
