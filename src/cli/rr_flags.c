@@ -6,6 +6,9 @@
  * given), then the flags, so flags override config values. Repeated
  * --header and --external-label flags replace a config entry of the same
  * name and add the others. The URL argument of the command is the endpoint.
+ * The command line retries a read at most SG_RR_DEFAULT_RETRIES times
+ * whatever remote_read.retries.max says (a smaller max is kept); the
+ * daemon keeps the config's value.
  * Bad values are errors (exit 1) naming the flag; nothing here reads a
  * secret (the client reads token and password files for every request).
  */
@@ -114,6 +117,8 @@ int sg_cli_rr_options(const struct sg_cmd_args *args, const char *url, struct sg
         rc = sg_rr_options_from_config(&cfg->remote_read, a, o, err);
         if (rc != SG_OK)
             return rc;
+        if (o->retries > SG_RR_DEFAULT_RETRIES)
+            o->retries = SG_RR_DEFAULT_RETRIES;
     }
     if (url)
         o->url = url;

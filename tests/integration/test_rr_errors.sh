@@ -114,6 +114,23 @@ if awk -v a="$t0" -v b="$t1" 'BEGIN{exit !(b - a < 3)}'; then ok "the timeout ho
 expect_fail "a body that stalls mid-stream" "timed out after 1s" "$STOPGATE" read "${W[@]}" --timeout=1s "$B/stallbody/api/v1/read" c_total
 dead=$(sg_free_port)
 expect_fail "connection refused, retried" "Couldn't connect to server (3 attempts)" "$STOPGATE" read "${W[@]}" "http://127.0.0.1:$dead/api/v1/read" c_total
+# the command line retries at most twice, whatever remote_read.retries.max
+# says; a smaller max is kept
+rcfg() { # rcfg NAME MAX
+  printf 'remote_read:\n  url: %s\n  retries: { max: %s, min_backoff: 10ms, max_backoff: 20ms }\n' \
+    "http://127.0.0.1:$dead/api/v1/read" "$2" >"$SG_TEST_TMP/$1.yml"
+}
+rcfg retries5 5
+rcfg retries1 1
+expect_fail "read: a config's retries max 5 still gives 2 retries" "Couldn't connect to server (3 attempts)" \
+  "$STOPGATE" read "${W[@]}" --config.file="$SG_TEST_TMP/retries5.yml" "http://127.0.0.1:$dead/api/v1/read" c_total
+expect_fail "query instant: a config's retries max 5 still gives 2 retries" "(3 attempts)" \
+  "$STOPGATE" query instant --time=1700001000 --config.file="$SG_TEST_TMP/retries5.yml" "http://127.0.0.1:$dead/api/v1/read" c_total
+expect_fail "query range: a config's retries max 5 still gives 2 retries" "(3 attempts)" \
+  "$STOPGATE" query range --start=1700000000 --end=1700001000 --step=60s --config.file="$SG_TEST_TMP/retries5.yml" \
+  "http://127.0.0.1:$dead/api/v1/read" c_total
+expect_fail "read: a config's retries max 1 is kept" "Couldn't connect to server (2 attempts)" \
+  "$STOPGATE" read "${W[@]}" --config.file="$SG_TEST_TMP/retries1.yml" "http://127.0.0.1:$dead/api/v1/read" c_total
 
 # bearer token: read for every request, so a rotated token is used on the retry
 tok="$SG_TEST_TMP/token"
