@@ -460,7 +460,7 @@ int sg_metrics_register_std(struct sg_metrics *m, const char *version, const cha
         {SG_METRIC_COUNTER, "stopgate_remote_read_samples_total",
          "Samples decoded from remote-read responses.", NULL, 0, &o->remote_read_samples},
         {SG_METRIC_COUNTER, "stopgate_remote_read_skipped_chunks_total",
-         "Remote-read chunks skipped because they lie outside the queried window.", NULL, 0,
+         "Native histogram chunks skipped in streamed remote-read responses.", NULL, 0,
          &o->remote_read_skipped_chunks},
         {SG_METRIC_GAUGE, "stopgate_build_info",
          "A metric with a constant '1' value labeled by version and revision of stopgate.", l_build,

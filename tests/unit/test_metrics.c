@@ -188,6 +188,8 @@ static void spec_metrics_are_all_there(void **state)
     }
     assert_non_null(strstr(text, "\nstopgate_remote_read_bytes_total 1024\n"));
     assert_non_null(strstr(text, "\nstopgate_rule_group_last_duration_seconds 0.0125\n"));
+    assert_non_null(strstr(text, "\n# HELP stopgate_remote_read_skipped_chunks_total Native "
+                                 "histogram chunks skipped in streamed remote-read responses.\n"));
 
     /* promtool's linter accepts the exposition */
     if (access("/usr/bin/promtool", X_OK) == 0) {
