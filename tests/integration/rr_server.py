@@ -21,6 +21,9 @@ client certificate signed by it. Modes:
   400        400 with a plain-text body
   503once    503 the first time, then good; with ?rotate=FILE the token file
              is rewritten ("token-2") before the 503 is sent
+  histogram  the streamed body with a native histogram chunk (encoding 2)
+             added to each series, before its XOR chunk in the first frame
+             and after it in the second
   stall      waits 30 s before answering
   stallbody  sends the headers and half the body, then waits 30 s
 """
@@ -51,6 +54,84 @@ def uvarint(b, i):
         s += 7
         if c < 0x80:
             return v, i
+
+
+def put_uvarint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def pb_fields(m):
+    """(field, wire type, raw bytes of the whole field) for each field of m"""
+    i, out = 0, []
+    while i < len(m):
+        start = i
+        key, i = uvarint(m, i)
+        if key & 7 == 0:
+            _, i = uvarint(m, i)
+        elif key & 7 == 2:
+            n, i = uvarint(m, i)
+            i += n
+        else:
+            raise ValueError("wire type %d" % (key & 7))
+        out.append((key >> 3, key & 7, m[start:i]))
+    return out
+
+
+def pb_bytes(field, data):
+    return put_uvarint(field << 3 | 2) + put_uvarint(len(data)) + data
+
+
+def frames(body):
+    """the messages of a streamed body"""
+    i, out = 0, []
+    while i < len(body):
+        n, i = uvarint(body, i)
+        out.append(body[i + 4 : i + 4 + n])
+        i += 4 + n
+    return out
+
+
+def frame(msg):
+    return put_uvarint(len(msg)) + crc32c(msg).to_bytes(4, "big") + msg
+
+
+def with_histogram_chunks(body):
+    """body with one native histogram chunk (encoding 2, an empty one:
+    sample count 0, no layout) added to every series of every frame: before
+    the series' other chunks in the first frame, after them in the others"""
+    hist = pb_bytes(4, b"\x00\x00\x00")
+    hist = put_uvarint(1 << 3) + put_uvarint(1700000000000) + put_uvarint(3 << 3) + put_uvarint(2) + hist
+    hist = pb_bytes(2, hist)
+    out = b""
+    for k, msg in enumerate(frames(body)):
+        new = b""
+        for f, _, raw in pb_fields(msg):
+            if f != 1:
+                new += raw
+                continue
+            _, i = uvarint(raw, 0)
+            n, i = uvarint(raw, i)
+            parts = pb_fields(raw[i : i + n])
+            labels = b"".join(r for g, _, r in parts if g == 1)
+            chunks = b"".join(r for g, _, r in parts if g != 1)
+            series = labels + (hist + chunks if k == 0 else chunks + hist)
+            new += pb_bytes(1, series)
+        out += frame(new)
+    return out
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -112,6 +193,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.answer(503, "text/plain", b"not ready\n")
             else:
                 self.answer(200, SCT, STREAMED)
+        elif mode == "histogram":
+            self.answer(200, SCT, with_histogram_chunks(STREAMED))
         elif mode == "stall":
             time.sleep(30)
             self.answer(200, SCT, STREAMED)

@@ -58,6 +58,18 @@ n=$(printf '%s\n' "$OUT" | grep -c '^c_total{job="a"} ')
 if [ "$RC" -eq 0 ] && [ "$n" -eq 67 ]; then ok "a SAMPLES answer is read whatever was asked ($n samples)"; else not_ok "samples" "rc=$RC $ERR"; fi
 run "$STOPGATE" read "${W[@]}" "$B/empty/api/v1/read" 'c_total'
 if [ "$RC" -eq 0 ] && [ -z "$OUT" ]; then ok "an empty streamed answer is an empty result"; else not_ok "empty" "rc=$RC $ERR"; fi
+# native histogram chunks (encoding 2) next to the XOR chunks: skipped and
+# counted on stderr, the float samples printed as without them
+run "$STOPGATE" read "${W[@]}" "$B/good/api/v1/read" c_total
+good_out=$OUT
+run "$STOPGATE" read "${W[@]}" "$B/histogram/api/v1/read" c_total
+if [ "$RC" -eq 0 ] && [ -n "$OUT" ] && [ "$OUT" = "$good_out" ]; then
+  ok "histogram chunks: the float samples are printed ($(printf '%s\n' "$OUT" | wc -l) samples)"
+else
+  not_ok "histogram chunks: the float samples are printed" "rc=$RC $ERR"
+fi
+expect_eq "histogram chunks: the skipped count on stderr" "$ERR" \
+  "stopgate: skipped 2 native histogram chunks (only float samples are read)"
 
 # the decoded-sample cap: --max-samples (read), remote_read.max_samples, and
 # a larger --query.max-samples for query; the error names the server once
@@ -215,7 +227,7 @@ expect_fail "a config file that does not load" "nope.yml" "$STOPGATE" read --con
 ASAN_BIN="${SG_BUILD_DIR:-$SG_SRC/_build}/asan/src/stopgate"
 if [ -x "$ASAN_BIN" ]; then
   bad=""
-  for m in good samples crc truncate huge overflow ctype 500 stallbody; do
+  for m in good samples histogram crc truncate huge overflow ctype 500 stallbody; do
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 "$ASAN_BIN" read "${W[@]}" --timeout=1s \
       "$B/$m/api/v1/read" c_total >/dev/null 2>"$SG_TEST_TMP/asan.err"
     rc=$?
