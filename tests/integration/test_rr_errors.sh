@@ -227,7 +227,7 @@ expect_fail "a config file that does not load" "nope.yml" "$STOPGATE" read --con
 ASAN_BIN="${SG_BUILD_DIR:-$SG_SRC/_build}/asan/src/stopgate"
 if [ -x "$ASAN_BIN" ]; then
   bad=""
-  for m in good samples histogram crc truncate huge overflow ctype 500 stallbody; do
+  for m in good samples histogram crc truncate huge overflow ctype 500 stall stallbody; do
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 "$ASAN_BIN" read "${W[@]}" --timeout=1s \
       "$B/$m/api/v1/read" c_total >/dev/null 2>"$SG_TEST_TMP/asan.err"
     rc=$?
