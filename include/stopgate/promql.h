@@ -27,7 +27,9 @@
 
 /* ---- compatibility profiles ----------------------------------------------------
  * Every version-dependent behaviour is a flag here; a version is a named row
- * of flags ("2.42" is the default and the parity target). */
+ * of flags ("2.42" is the default and the parity target). A flag exists
+ * only once the evaluator implements it; 3.0's changes without one are
+ * listed in docs/promql.md. */
 struct sg_promql_compat {
     const char *name;             /* "2.42" */
     bool range_left_open;         /* 3.0: range selectors are (T-r, T] instead of [T-r, T] */
@@ -37,8 +39,6 @@ struct sg_promql_compat {
     bool regex_dot_all;           /* 3.0: regex `.` matches newline, ^(?s:re)$ */
     bool kahan_sum_aggr;          /* 2.50?: Kahan compensation in sum/avg aggregation */
     bool json_float_exponent;     /* 3.x: HTTP JSON uses 'e' outside [1e-6, 1e21) */
-    bool duration_literals;       /* 3.0: `time() - 1h`, `x[300]` */
-    bool delayed_name_removal;    /* 3.0-3.3: __name__ dropped at the end */
 };
 
 /* The profile for "2.42", "2.51", "3.0", ...; NULL when unknown. */

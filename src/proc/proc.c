@@ -120,7 +120,7 @@ static void on_close(uv_handle_t *h)
         finish(p);
 }
 
-static void close_pipe(struct sg_proc *p, uv_pipe_t *pipe, bool *open)
+static void close_pipe(uv_pipe_t *pipe, bool *open)
 {
     if (!*open)
         return;
@@ -165,8 +165,8 @@ static void on_timer(uv_timer_t *t)
         break;
     case PH_DRAIN:
         /* a grandchild holds a pipe: stop waiting for it */
-        close_pipe(p, &p->out_pipe, &p->out_open);
-        close_pipe(p, &p->err_pipe, &p->err_open);
+        close_pipe(&p->out_pipe, &p->out_open);
+        close_pipe(&p->err_pipe, &p->err_open);
         close_timer(p);
         break;
     }
@@ -220,9 +220,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     /* UV_EOF or a read error: this stream is done */
     if (is_out)
-        close_pipe(p, &p->out_pipe, &p->out_open);
+        close_pipe(&p->out_pipe, &p->out_open);
     else
-        close_pipe(p, &p->err_pipe, &p->err_open);
+        close_pipe(&p->err_pipe, &p->err_open);
     maybe_done(p);
 }
 
@@ -293,8 +293,8 @@ int sg_proc_run(uv_loop_t *loop, const struct sg_proc_opts *opts, sg_proc_done_c
         p->spawn_error = r;
         p->exited = true;
         uv_close((uv_handle_t *)&p->proc, on_close);
-        close_pipe(p, &p->out_pipe, &p->out_open);
-        close_pipe(p, &p->err_pipe, &p->err_open);
+        close_pipe(&p->out_pipe, &p->out_open);
+        close_pipe(&p->err_pipe, &p->err_open);
         close_timer(p);
     } else {
         p->res.spawned = true;

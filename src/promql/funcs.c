@@ -1531,6 +1531,8 @@ static int label_join_value(struct ev_enh *enh, const struct ev_sample *s, struc
     struct sg_str sep = string_arg(n, 2);
     int rc = SG_OK;
 
+    (void)keep; /* label_join always sets the label */
+
     for (size_t k = 3; rc == SG_OK && k < n->u.call.nargs; k++) {
         if (k > 3)
             rc = sg_buf_append_str(buf, sep);
