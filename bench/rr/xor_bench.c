@@ -11,8 +11,8 @@
  *                 ChunkedReadResponse decode, XOR decode, per-series merge
  *                 and copy into the result arena
  *   samples       a SAMPLES body: snappy, protobuf-c unpack, conversion
- * Each line is one JSON object; the figures are the best of several
- * rounds. `--callgrind NAME` decodes one round of NAME for
+ * Each line is one JSON object; the timed figures are the median of
+ * ROUNDS (7) rounds. `--callgrind NAME` decodes one round of NAME for
  * `valgrind --tool=callgrind --toggle-collect=sg_rr_xor_decode`.
  */
 #include <stdio.h>
@@ -26,6 +26,7 @@
 #include "stopgate/rr.h"
 
 #define CHUNK 120
+#define ROUNDS 7 /* timed rounds per figure; the median is reported */
 
 static uint64_t rng = 0x243F6A8885A308D3u;
 
@@ -42,6 +43,19 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* the median of ROUNDS round times (sorts t) */
+static double median(double *t)
+{
+    qsort(t, ROUNDS, sizeof(*t), dbl_cmp);
+    return t[ROUNDS / 2];
 }
 
 static void gen_chunk(int gauge, struct sg_sample *s)
@@ -104,26 +118,25 @@ static uint64_t decode_all(const struct chunks *c, struct sg_sample *out)
 }
 
 /* nchunks chunks (a working set the size of a few frames, as the streamed
- * decoder sees them) decoded `rounds` times; the best round counts. */
-static void bench_xor(const char *name, int gauge, size_t nchunks, int rounds)
+ * decoder sees them) decoded ROUNDS times; the median round counts. */
+static void bench_xor(const char *name, int gauge, size_t nchunks)
 {
     struct chunks c;
     struct sg_sample out[CHUNK];
-    double best = 1e9;
+    double t[ROUNDS], med;
     uint64_t sink = 0;
 
     build(gauge, nchunks, &c);
-    for (int r = 0; r < rounds; r++) {
+    for (int r = 0; r < ROUNDS; r++) {
         double t0 = now_s();
         sink += decode_all(&c, out);
-        double dt = now_s() - t0;
-        if (dt < best)
-            best = dt;
+        t[r] = now_s() - t0;
     }
+    med = median(t);
     double samples = (double)nchunks * CHUNK;
     printf("{\"name\":\"%s\",\"samples\":%.0f,\"msamples_per_s\":%.1f,\"ns_per_sample\":%.2f,"
            "\"bytes_per_sample\":%.2f,\"sink\":%llu}\n",
-           name, samples, samples / best / 1e6, best * 1e9 / samples,
+           name, samples, samples / med / 1e6, med * 1e9 / samples,
            (double)c.data.len / samples, (unsigned long long)(sink & 1));
     sg_buf_cleanup(&c.data);
     free(c.off);
@@ -228,14 +241,13 @@ static void build_samples(size_t nseries, size_t per, struct sg_buf *body)
     free(raw), free(ts), free(tsp), free(l), free(lp), free(sm), free(smp), free(inst);
 }
 
-static void bench_body(const char *name, enum sg_rr_response_type type, const struct sg_buf *body,
-                       int rounds)
+static void bench_body(const char *name, enum sg_rr_response_type type, const struct sg_buf *body)
 {
     struct sg_rr_decode_query q = {INT64_MIN, INT64_MAX, NULL, 0};
-    double best = 1e9;
+    double t[ROUNDS], med;
     uint64_t samples = 0;
 
-    for (int r = 0; r < rounds; r++) {
+    for (int r = 0; r < ROUNDS; r++) {
         struct sg_arena a;
         struct sg_rr_decoder *d;
         struct sg_rr_result res;
@@ -260,14 +272,13 @@ static void bench_body(const char *name, enum sg_rr_response_type type, const st
         samples = res.stats.samples;
         sg_rr_decoder_free(d);
         sg_arena_cleanup(&a);
-        double dt = now_s() - t0;
-        if (dt < best)
-            best = dt;
+        t[r] = now_s() - t0;
     }
+    med = median(t);
     printf("{\"name\":\"%s\",\"samples\":%llu,\"msamples_per_s\":%.1f,\"ns_per_sample\":%.2f,"
            "\"mb_per_s\":%.1f,\"body_bytes\":%zu}\n",
-           name, (unsigned long long)samples, (double)samples / best / 1e6,
-           best * 1e9 / (double)samples, (double)body->len / best / 1e6, body->len);
+           name, (unsigned long long)samples, (double)samples / med / 1e6,
+           med * 1e9 / (double)samples, (double)body->len / med / 1e6, body->len);
 }
 
 int main(int argc, char **argv)
@@ -282,15 +293,15 @@ int main(int argc, char **argv)
         printf("{\"name\":\"%s\",\"samples\":%d}\n", argv[2], 10000 * CHUNK);
         return decode_all(&c, out) == 0;
     }
-    bench_xor("xor_counter", 0, nchunks, quick ? 5 : 40);
-    bench_xor("xor_gauge", 1, nchunks, quick ? 5 : 40);
+    bench_xor("xor_counter", 0, nchunks);
+    bench_xor("xor_gauge", 1, nchunks);
     {
         struct sg_buf body;
         build_streamed(quick ? 100 : 1000, 42, &body); /* 42 chunks: about 21 h at 15 s */
-        bench_body("streamed", SG_RR_RESPONSE_STREAMED, &body, quick ? 2 : 5);
+        bench_body("streamed", SG_RR_RESPONSE_STREAMED, &body);
         sg_buf_cleanup(&body);
         build_samples(quick ? 100 : 1000, 5040, &body);
-        bench_body("samples", SG_RR_RESPONSE_SAMPLES, &body, quick ? 2 : 5);
+        bench_body("samples", SG_RR_RESPONSE_SAMPLES, &body);
         sg_buf_cleanup(&body);
     }
     return 0;
