@@ -2,7 +2,8 @@
 # `stopgate run` without rules: the state-dir lock, the listen-address
 # guard, waves from the stand-in helm's revisions and from POST, the gate
 # and resume commands with their exit codes, bearer auth, the Alertmanager
-# webhook, reload (good and bad config), SIGTERM. Rule evaluation against
+# webhook, reload (good and bad config), skipped native histogram chunks
+# counted in /metrics, SIGTERM. Rule evaluation against
 # a real Prometheus is test_daemon_rules.sh.
 . "$(dirname "$0")/../lib/lib.sh"
 FAKE=$SG_SRC/tests/integration
@@ -188,6 +189,33 @@ expect_eq "reload adds a release with a rule group" "$code" 200
 check "a read that hangs: later ticks are skipped and counted" sg_wait_for 5 sh -c \
   "curl -s '$URL/metrics' | awk '/^stopgate_rule_group_iterations_missed_total/ { exit !(\$2 >= 5) }'"
 expect_eq "never two reads of one group at once" "$(curl -s "$URL/metrics" | awk '/^stopgate_remote_read_requests_total/ {n += $2} END {print n + 0}')" 0
+
+# native histogram chunks in a streamed answer are skipped and counted: the
+# fault server's canned answer holds 2 beside its XOR chunks
+tail -c +2 "$SG_SRC/tests/fuzz/corpus/rr_frames/prometheus_2_42_streamed" >"$SG_TEST_TMP/streamed.bin"
+tail -c +2 "$SG_SRC/tests/fuzz/corpus/rr_samples/prometheus_2_42_samples" >"$SG_TEST_TMP/samples.bin"
+RR_PORT=$(sg_free_port)
+python3 "$FAKE/rr_server.py" "$RR_PORT" "$SG_TEST_TMP/rr_requests.jsonl" "$SG_TEST_TMP/streamed.bin" \
+  "$SG_TEST_TMP/samples.bin" >"$SG_TEST_TMP/rr_server.log" 2>&1 &
+SG_PIDS+=($!)
+sg_wait_for 5 python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$RR_PORT"
+cat >"$SG_TEST_TMP/hist.yaml" <<'YAML'
+groups:
+  - name: hist
+    interval: 200ms
+    rules:
+      - {alert: Never, expr: 'c_total < 0', labels: {stop: pause}}
+YAML
+cat >>"$CFG" <<YAML
+  - name: hist
+    namespace: hist
+    rule_files: [hist.yaml]
+    remote_read: {url: 'http://127.0.0.1:$RR_PORT/histogram/api/v1/read'}
+YAML
+code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST -H 'Authorization: Bearer s3cret' "$URL/-/reload")
+expect_eq "reload adds a release read from a server with histogram chunks" "$code" 200
+check "skipped histogram chunks are counted in stopgate_remote_read_skipped_chunks_total" sg_wait_for 5 sh -c \
+  "curl -s '$URL/metrics' | awk '/^stopgate_remote_read_skipped_chunks_total / { v = \$2 } END { exit !(v >= 2 && v % 2 == 0) }'"
 
 # SIGTERM: clean exit 0
 stop_sg
