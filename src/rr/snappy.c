@@ -13,7 +13,10 @@
  * element is whole, every copy's offset is between 1 and the output so far,
  * nothing is written past the declared length, and the output ends at that
  * length - the rules of the snappy library, which fuzz_snappy checks this
- * decoder against on every input.
+ * decoder against on every input. One exception: a literal whose 4-byte
+ * length field is 0xffffffff (2^32 bytes) is corrupt here, as in Go's
+ * decoder (Prometheus's), while the C library's 32-bit sum makes it an
+ * empty literal.
  *
  * The declared length is checked against the caller's cap before the
  * output is allocated (the decompression-bomb guard); the output is then
