@@ -149,6 +149,29 @@ double sg_promql__quantile(double q, double *v, size_t n)
 
 /* ---- range functions ------------------------------------------------------------------ */
 
+/* 2.42's extrapolation factor: the sampled interval extended at each end by
+ * the distance to the window's edge when it is under the threshold (1.1
+ * average steps), else by half an average step, over the sampled interval;
+ * per second for rate. */
+static inline double factor_2_42(double sampled, double avg, double to_start, double to_end,
+                                 int64_t range_ms, bool is_rate)
+{
+    double threshold = avg * 1.1, interval = sampled, factor;
+
+    if (to_start < threshold)
+        interval += to_start;
+    else
+        interval += avg / 2;
+    if (to_end < threshold)
+        interval += to_end;
+    else
+        interval += avg / 2;
+    factor = interval / sampled;
+    if (is_rate)
+        factor /= (double)range_ms / 1000;
+    return factor;
+}
+
 /* The extrapolation of rate/increase/delta once `result` (the last value
  * minus the first, plus the counter resets' corrections) is known. */
 static double extrapolate(const struct ev *ev, const struct sg_sample *p, size_t n, double result,
@@ -161,8 +184,8 @@ static double extrapolate(const struct ev *ev, const struct sg_sample *p, size_t
     to_end = sg_promql__tdiff_s(range_end, p[n - 1].t);
     sampled = sg_promql__tdiff_s(p[n - 1].t, p[0].t);
     avg = sampled / (double)(n - 1);
-    threshold = avg * 1.1;
     if (ev->compat && ev->compat->rate_threshold_first) {
+        threshold = avg * 1.1;
         if (to_start >= threshold)
             to_start = avg / 2;
         if (is_counter && result > 0 && p[0].v >= 0) {
@@ -173,26 +196,17 @@ static double extrapolate(const struct ev *ev, const struct sg_sample *p, size_t
         if (to_end >= threshold)
             to_end = avg / 2;
         interval = sampled + to_start + to_end;
-    } else {
-        if (is_counter && result > 0 && p[0].v >= 0) {
-            double to_zero = sampled * (p[0].v / result);
-            if (to_zero < to_start)
-                to_start = to_zero;
-        }
-        interval = sampled;
-        if (to_start < threshold)
-            interval += to_start;
-        else
-            interval += avg / 2;
-        if (to_end < threshold)
-            interval += to_end;
-        else
-            interval += avg / 2;
+        factor = interval / sampled;
+        if (is_rate)
+            factor /= (double)range_ms / 1000;
+        return result * factor;
     }
-    factor = interval / sampled;
-    if (is_rate)
-        factor /= (double)range_ms / 1000;
-    return result * factor;
+    if (is_counter && result > 0 && p[0].v >= 0) {
+        double to_zero = sampled * (p[0].v / result);
+        if (to_zero < to_start)
+            to_start = to_zero;
+    }
+    return result * factor_2_42(sampled, avg, to_start, to_end, range_ms, is_rate);
 }
 
 static double extrapolated_rate(const struct ev *ev, const struct sg_sample *p, size_t n,
@@ -617,26 +631,13 @@ static void rate_shape_fill(struct rate_memo *m, const struct sg_sample *p, size
     double to_end = sg_promql__tdiff_s(range_end, p[n - 1].t);
     double sampled = sg_promql__tdiff_s(p[n - 1].t, p[0].t);
     double avg = sampled / (double)(n - 1);
-    double threshold = avg * 1.1;
-    double interval = sampled, factor;
 
-    if (to_start < threshold)
-        interval += to_start;
-    else
-        interval += avg / 2;
-    if (to_end < threshold)
-        interval += to_end;
-    else
-        interval += avg / 2;
-    factor = interval / sampled;
-    if (is_rate)
-        factor /= (double)range_ms / 1000;
     m->ds = ds;
     m->de = de;
     m->n = n;
     m->sampled = sampled;
     m->k4 = 4 * to_start;
-    m->factor = factor;
+    m->factor = factor_2_42(sampled, avg, to_start, to_end, range_ms, is_rate);
     m->ts_zero = to_start == 0;
     m->geo_ok = sampled >= 0x1p-500 && sampled <= 0x1p500 && to_start >= 0x1p-500 &&
                 to_start <= 0x1p500;
