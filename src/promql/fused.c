@@ -352,32 +352,12 @@ struct vs_sink {
     double scalar;
     bool swap; /* the number is on the left */
     bool drop_name;
-    bool filter; /* a comparison without bool */
     struct ev_row out;
     size_t *gathered, *produced; /* [steps] */
     uint64_t *hashes;            /* of the series passed on */
     size_t nh, hcap;
     struct ev_enh enh; /* drop_name's cache */
 };
-
-/* binop.c's vectorElemBinop for a comparison: whether the element stays. */
-static inline bool cmp_keep(enum sg_binop op, double l, double r)
-{
-    switch (op) {
-    case SG_OP_EQL:
-        return l == r;
-    case SG_OP_NEQ:
-        return l != r;
-    case SG_OP_GTR:
-        return l > r;
-    case SG_OP_LSS:
-        return l < r;
-    case SG_OP_GTE:
-        return l >= r;
-    default:
-        return l <= r;
-    }
-}
 
 static int vs_row(struct ev_sink *sk, size_t idx, const struct sg_labels *ls, uint64_t hash,
                   const struct ev_row *row)
@@ -388,21 +368,7 @@ static int vs_row(struct ev_sink *sk, size_t idx, const struct sg_labels *ls, ui
     uint64_t oh = hash;
 
     sg_promql__row_clear(o);
-    if (vs->filter) {
-        /* a comparison without bool keeps the vector's value */
-        enum sg_binop op = vs->node->u.bin.op;
-        for (size_t k = row->first; k <= row->last; k++) {
-            double v = row->v[k];
-            if (!row->has[k])
-                continue;
-            vs->gathered[k]++;
-            if (!(vs->swap ? cmp_keep(op, vs->scalar, v) : cmp_keep(op, v, vs->scalar)))
-                continue;
-            vs->produced[k]++;
-            sg_promql__row_put(o, k, v);
-        }
-    }
-    for (size_t k = row->first; !vs->filter && k <= row->last; k++) {
+    for (size_t k = row->first; k <= row->last; k++) {
         bool keep;
         double v;
         if (!row->has[k])
@@ -569,8 +535,6 @@ static int run_chain(struct ev *ev, const struct chain *c, struct ev_sink *sink,
         vs.scalar = c->scalar;
         vs.swap = c->swap;
         vs.drop_name = sg_promql__vs_drops_name(c->bin);
-        vs.filter = c->bin->u.bin.op >= SG_OP_EQL && c->bin->u.bin.op <= SG_OP_LTE &&
-                    !c->bin->u.bin.return_bool;
         vs.enh.ev = ev;
         vs.enh.node = c->bin;
         vs.gathered = sg_calloc(steps, sizeof(*vs.gathered));
