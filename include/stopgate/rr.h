@@ -62,8 +62,8 @@ struct sg_rr_header {
     const char *value;
 };
 
-/* Hands over one series of a STREAMED_XOR_CHUNKS response as soon as it is
- * complete (sg_rr_options.on_series, sg_rr_decoder_on_series). query: the
+/* Hands over one series of a response instead of keeping it
+ * (sg_rr_options.on_series, sg_rr_decoder_on_series). query: the
  * index of its query. s, its labels and samples are valid during the call
  * only. A code other than SG_OK (with err filled) aborts the read with
  * that error. */
@@ -97,10 +97,15 @@ struct sg_rr_options {
      * next begins; a server that breaks that order fails the read
      * (SG_EPROTO "series out of order"), so this is meant for reads whose
      * queries drop no external labels (dropping can reorder). A SAMPLES
-     * answer is handed over at its end, put in order, each series' samples
-     * decoded just before it is handed over (none are kept). */
+     * answer promises no order (Prometheus 2.42 selects its series
+     * unsorted, sorted only where blocks are merged): it is kept, put in
+     * order and handed over at its end - or, with on_series_any_order,
+     * handed over while it arrives, each series as soon as it is whole,
+     * in the order the server sent them (a label set sent twice comes
+     * twice), its samples decoded into one reused array and never kept. */
     sg_rr_series_cb on_series;
     void *on_series_arg;
+    bool on_series_any_order;
 };
 
 /* Fill o with the defaults above (url NULL, everything optional unset). */
@@ -245,34 +250,52 @@ SG_NODISCARD int sg_rr_xor_encode(const struct sg_sample *s, size_t n, struct sg
 
 /* Incremental decompressor for snappy's block format (SAMPLES bodies): feed
  * the compressed bytes in pieces of any size as they arrive. The declared
- * length is checked against max_len before the output is allocated (once);
- * out[0..have) is final as soon as it is produced, so a reader may consume
- * it while the rest is still on its way. Accepts exactly what the snappy
- * library's RawUncompress accepts (tests/fuzz/fuzz_snappy.c). The fields
- * are private except out, len and have. */
+ * length is checked against max_len before any output is allocated; the
+ * output is final as soon as it is produced, so a reader may consume it
+ * while the rest is still on its way. Accepts exactly what the snappy
+ * library's RawUncompress accepts (tests/fuzz/fuzz_snappy.c), with one
+ * limit once the reader releases output (sg_rr_snappy_release): a copy
+ * may reach back at most hist bytes (SG_RR_SNAPPY_HISTORY unless set
+ * after init), where every known encoder stays within 64 KiB.
+ *
+ * out[0 .. have - base) holds output bytes [base, have); base stays 0 and
+ * out holds everything produced until the reader releases a prefix. The
+ * fields are private except out, base, len, have and hist. */
+#define SG_RR_SNAPPY_HISTORY ((size_t)256 << 10)
+
 struct sg_rr_snappy {
-    uint8_t *out;      /* the output, once the length is known (owned) */
+    uint8_t *out;      /* output bytes [base, have), once the length is known (owned) */
+    size_t base;       /* the output offset of out[0] */
     size_t len;        /* the declared length */
-    size_t have;       /* bytes of out produced so far */
+    size_t have;       /* output bytes produced so far */
+    size_t hist;       /* how far back a copy may reach once output is released */
     size_t max;        /* cap on the declared length */
+    size_t cap;        /* bytes allocated at out (past them: slack) */
+    size_t released;   /* the reader needs no output before this offset */
     uint64_t declared; /* the length varint being read */
     unsigned vbytes;   /* its bytes so far */
     int state;
     uint8_t tag[5];    /* an element header split across pieces */
     unsigned tag_have;
     size_t lit_left;   /* bytes of a literal still to come */
+    size_t far;        /* the offset of a copy that reaches too far */
 };
 
 void sg_rr_snappy_init(struct sg_rr_snappy *z, size_t max_len);
 /* SG_EPROTO ("not snappy compressed data" for a bad length, "corrupt
- * snappy data" for the rest), SG_ELIMIT (declared length over max_len),
- * SG_ENOMEM. After an error only sg_rr_snappy_cleanup may follow. */
+ * snappy data" for the rest, "reaches back ... bytes" for a copy past the
+ * kept history), SG_ELIMIT (declared length over max_len), SG_ENOMEM.
+ * After an error only sg_rr_snappy_cleanup may follow. */
 SG_NODISCARD int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *p, size_t n,
                                    struct sg_err *err);
 /* End of input: SG_OK when the output is whole (have == len), SG_EPROTO
  * when the stream ended early (inside the length, an element, or short of
  * the declared length). */
 SG_NODISCARD int sg_rr_snappy_finish(struct sg_rr_snappy *z, struct sg_err *err);
+/* The reader no longer needs output before offset upto (<= have): the
+ * decoder may drop it, keeping the last hist bytes for copies, when it
+ * next needs room. Output never released is kept. */
+void sg_rr_snappy_release(struct sg_rr_snappy *z, size_t upto);
 /* Free the output (out becomes NULL). */
 void sg_rr_snappy_cleanup(struct sg_rr_snappy *z);
 
@@ -315,8 +338,10 @@ SG_NODISCARD int sg_rr_decoder_new(enum sg_rr_response_type type,
 SG_NODISCARD int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n,
                                     struct sg_err *err);
 /* Hand the series to cb instead of keeping them (see
- * sg_rr_options.on_series); before the first feed. */
-void sg_rr_decoder_on_series(struct sg_rr_decoder *d, sg_rr_series_cb cb, void *arg);
+ * sg_rr_options.on_series and on_series_any_order); before the first
+ * feed. */
+void sg_rr_decoder_on_series(struct sg_rr_decoder *d, sg_rr_series_cb cb, void *arg,
+                             bool any_order);
 /* The body's announced length (Content-Length), when known: a body longer
  * than the response cap fails now (SG_ELIMIT) instead of during the
  * download. Optional. */
@@ -350,14 +375,22 @@ struct sg_rr_printer;
 /* f is borrowed (must outlive the printer). SG_ENOMEM. */
 SG_NODISCARD int sg_rr_printer_new(FILE *f, bool json, struct sg_rr_printer **out,
                                    struct sg_err *err);
+/* From now on, print on a thread of the printer's own: each series is
+ * copied and printed there, in order, while the caller goes on (the
+ * caller must not write to f until sg_rr_printer_end). SG_ENOMEM when the
+ * thread cannot be started (the printer then prints as before). */
+SG_NODISCARD int sg_rr_printer_background(struct sg_rr_printer *pr, struct sg_err *err);
 /* One series, after those printed before (the caller orders them). SG_EIO
- * once a write failed, SG_ENOMEM. */
+ * once a write failed (in the background: noticed a little later),
+ * SG_ENOMEM. */
 SG_NODISCARD int sg_rr_printer_series(struct sg_rr_printer *pr, const struct sg_series *s,
                                       struct sg_err *err);
 /* The end: the JSON matrix closed (an empty one when no series came),
- * everything written and f flushed. SG_EIO, SG_ENOMEM. */
+ * everything written (the printing thread, if any, finished) and f
+ * flushed. SG_EIO, SG_ENOMEM. */
 SG_NODISCARD int sg_rr_printer_end(struct sg_rr_printer *pr, struct sg_err *err);
-/* Free without writing what is still buffered. NULL is a no-op. */
+/* Free without writing what is still buffered (a printing thread is
+ * stopped first). NULL is a no-op. */
 void sg_rr_printer_free(struct sg_rr_printer *pr);
 
 #endif

@@ -17,14 +17,17 @@
  *         jsonutil.MarshalValue; a stale marker prints as "NaN", the value
  *         it is).
  * The printing itself is sg_rr_printer's (src/rr/print.c). With one
- * selector and no external labels to strip, the series are printed as the
- * decoder hands them over instead of being kept: a streamed answer while
- * it arrives (the protocol sends series sorted and whole, which is the
- * order printed), a SAMPLES answer at its end, decoded series by series.
- * Otherwise the result is read whole, merged across selectors, printed.
- * Skipped native histogram chunks are counted on stderr. Errors: one line
- * on stderr and exit 1 (an error after a streamed answer began to print
- * leaves what was printed); usage errors exit 2.
+ * selector and no external labels to strip, the series are printed (on
+ * the printer's own thread) as the decoder hands them over instead of
+ * being kept: a streamed answer while it arrives (the protocol sends
+ * series sorted and whole, which is the order printed); a SAMPLES answer,
+ * which promises no order, while it arrives in text form - in the order
+ * the server sent the series - and in label order at its end in JSON form
+ * (a matrix is sorted and holds each label set once). Otherwise the
+ * result is read whole, merged across selectors, printed. Skipped native
+ * histogram chunks are counted on stderr. Errors: one line on stderr and
+ * exit 1 (an error after printing began leaves what was printed); usage
+ * errors exit 2.
  *
  * --write-request=FILE (kept out of the flag list, described in the
  * details) also writes the exact request body sent: snappy-compressed
@@ -61,8 +64,7 @@ static int series_cmp(const void *a, const void *b)
     return sg_labels_cmp(&x->labels, &y->labels);
 }
 
-/* on_series: a series printed as the decoder hands it over (one
- * selector: they come in the order they are printed in). */
+/* on_series: a series printed as the decoder hands it over. */
 static int print_handed(size_t query, const struct sg_series *s, void *arg, struct sg_err *err)
 {
     (void)query;
@@ -149,11 +151,18 @@ static int run_read(const struct sg_cmd_args *args)
         qs[i].hints = NULL;
     }
     /* one selector without external labels to drop: the series are
-     * printed as they are handed over, in label-set order, never all held
-     * (a streamed answer while it arrives) */
+     * printed as they are handed over (a streamed answer, and in text a
+     * SAMPLES answer, while it arrives) */
     if (nsel == 1 && o.nexternal_labels == 0) {
         o.on_series = print_handed;
         o.on_series_arg = pr;
+        o.on_series_any_order = !json;
+        /* formatting is most of the work: on a second thread, overlapped
+         * with receiving and decoding */
+        if (sg_rr_printer_background(pr, &err) != SG_OK) {
+            sg_cli_error("%s", err.msg);
+            goto out;
+        }
     }
     if (sg_rr_client_new(&o, &client, &err) != SG_OK) {
         sg_cli_error("%s", err.msg);

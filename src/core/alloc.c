@@ -4,38 +4,43 @@
  * can make the Nth one fail (curl's torture idea) and prove that each
  * out-of-memory path frees what it took and reports SG_ENOMEM.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stopgate/base.h"
 
-static uint64_t alloc_count;
-static uint64_t fail_at;
-static bool env_read;
+/* Atomic: threads allocate too (the evaluator's workers, read's printer).
+ * Relaxed order: only the count matters. */
+static _Atomic uint64_t alloc_count;
+static _Atomic uint64_t fail_at;
+static atomic_bool env_read;
 
 static bool should_fail(void)
 {
-    if (!env_read) {
+    uint64_t n, at;
+
+    if (!atomic_load_explicit(&env_read, memory_order_acquire)) {
         const char *s = getenv("SG_FAIL_ALLOC_AT");
-        env_read = true;
         if (s && *s) {
             char *end;
             unsigned long long v = strtoull(s, &end, 10);
             if (*end == '\0')
-                fail_at = v;
+                atomic_store_explicit(&fail_at, v, memory_order_relaxed);
         }
+        atomic_store_explicit(&env_read, true, memory_order_release);
     }
-    alloc_count++;
-    return fail_at != 0 && alloc_count >= fail_at;
+    n = atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed) + 1;
+    at = atomic_load_explicit(&fail_at, memory_order_relaxed);
+    return at != 0 && n >= at;
 }
 
 uint64_t sg_alloc_fail_at(uint64_t n)
 {
-    uint64_t made = alloc_count;
+    uint64_t made = atomic_exchange_explicit(&alloc_count, 0, memory_order_relaxed);
 
-    env_read = true;
-    alloc_count = 0;
-    fail_at = n;
+    atomic_store_explicit(&env_read, true, memory_order_release);
+    atomic_store_explicit(&fail_at, n, memory_order_relaxed);
     return made;
 }
 

@@ -390,7 +390,7 @@ static int new_decoder(struct sg_rr_req *r, const char *content_type, struct sg_
         rc = sg_rr_decoder_new(t, r->split ? &r->dq[r->cur] : r->dq, r->split ? 1 : r->nq, &lim,
                                r->arena, &r->dec, err);
     if (rc == SG_OK && r->c->o.on_series)
-        sg_rr_decoder_on_series(r->dec, series_to_caller, r);
+        sg_rr_decoder_on_series(r->dec, series_to_caller, r, r->c->o.on_series_any_order);
     return rc;
 }
 

@@ -548,12 +548,13 @@ int sg_rr_decoder_feed(struct sg_rr_decoder *d, const void *p, size_t n, struct 
     return rc == SG_OK ? SG_OK : fail(d, rc);
 }
 
-void sg_rr_decoder_on_series(struct sg_rr_decoder *d, sg_rr_series_cb cb, void *arg)
+void sg_rr_decoder_on_series(struct sg_rr_decoder *d, sg_rr_series_cb cb, void *arg,
+                             bool any_order)
 {
     d->on_series = cb;
     d->on_series_arg = arg;
     if (d->sdec)
-        sg_rr__sdec_on_series(d->sdec, cb, arg);
+        sg_rr__sdec_on_series(d->sdec, cb, arg, any_order);
 }
 
 int sg_rr_decoder_expect(struct sg_rr_decoder *d, uint64_t body_len, struct sg_err *err)

@@ -11,8 +11,18 @@
  * that are not integers below 2^53 go through sg_num_format (Go's shortest
  * form). tests/unit/test_rr_decode.c compares every writer with a plain
  * reference on random input. This file does no other I/O.
+ *
+ * In the background (sg_rr_printer_background) the caller's thread only
+ * copies each series - labels and samples - into the batch being filled;
+ * a printing thread formats and writes whole batches in the order they
+ * were filled. Four batches of about 1 MiB go round between the two (a
+ * series larger than a batch gets a larger one), so memory stays small
+ * and is reused, and the copying thread waits only when the printer is
+ * four batches behind. A failed write or allocation on the printing
+ * thread is reported by the next call.
  */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "rr/rr_int.h"
@@ -351,11 +361,42 @@ static inline size_t put_ts_json(struct ts_cache *c, char *p, int64_t t)
 
 /* ---- series ---------------------------------------------------------------- */
 
+#define NBATCH      4
+#define BATCH_BYTES ((size_t)1 << 20)
+
+/* Series copied for the printing thread: per series a record, its labels'
+ * lengths and bytes, then (8-aligned) its samples. */
+struct batch {
+    uint8_t *data;
+    size_t len, cap;
+};
+
+struct rec {
+    uint32_t nlabels;
+    uint32_t pad;
+    uint64_t count;
+};
+
+struct bg {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch b[NBATCH];
+    size_t filled;   /* batches handed to the printing thread */
+    size_t printed;  /* batches it is done with */
+    bool done;       /* nothing more comes */
+    bool discard;    /* ... and what came is not printed */
+    int rc;          /* the printing thread's first error */
+    struct sg_label *lv; /* the printing thread's label array */
+    size_t lcap;
+};
+
 struct sg_rr_printer {
     struct out out;
     bool json;
     size_t nseries;     /* printed so far */
     struct sg_buf head; /* the series' own text, rendered once per series */
+    struct bg *bg;      /* printing in the background */
 };
 
 /* One series in text: `<series> <value> <timestamp_ms>` per sample. */
@@ -470,10 +511,215 @@ int sg_rr_printer_new(FILE *f, bool json, struct sg_rr_printer **out, struct sg_
     return SG_OK;
 }
 
+/* One series printed on the calling thread. */
+static int print_now(struct sg_rr_printer *pr, const struct sg_series *s)
+{
+    int rc;
+
+    if (pr->out.failed)
+        return SG_EIO;
+    rc = pr->json ? print_series_json(pr, s) : print_series_text(pr, s);
+    pr->nseries++;
+    if (rc == SG_OK && pr->out.failed)
+        rc = SG_EIO;
+    return rc;
+}
+
+static int print_err(int rc, struct sg_err *err)
+{
+    return sg_err_set(err, rc, rc == SG_EIO ? "cannot write the output" : "out of memory");
+}
+
+/* The printing thread's work on one batch: every series in it. */
+static int print_batch(struct sg_rr_printer *pr, const struct batch *b)
+{
+    struct bg *g = pr->bg;
+    size_t off = 0;
+
+    while (off < b->len) {
+        struct rec r;
+        struct sg_series s;
+        memcpy(&r, b->data + off, sizeof(r));
+        off += sizeof(r);
+        if (r.nlabels > g->lcap) {
+            struct sg_label *lv = sg_reallocarray(g->lv, r.nlabels, sizeof(*lv));
+            if (!lv)
+                return SG_ENOMEM;
+            g->lv = lv;
+            g->lcap = r.nlabels;
+        }
+        const uint8_t *lens = b->data + off;
+        off += (size_t)r.nlabels * 8;
+        for (uint32_t i = 0; i < r.nlabels; i++) {
+            uint32_t nl, vl;
+            memcpy(&nl, lens + 8 * i, 4);
+            memcpy(&vl, lens + 8 * i + 4, 4);
+            g->lv[i].name = sg_str_make((const char *)b->data + off, nl);
+            off += nl;
+            g->lv[i].value = sg_str_make((const char *)b->data + off, vl);
+            off += vl;
+        }
+        off = (off + 7) & ~(size_t)7;
+        s.labels.v = g->lv;
+        s.labels.count = r.nlabels;
+        s.samples = (void *)(b->data + off);
+        s.count = (size_t)r.count;
+        off += (size_t)r.count * sizeof(struct sg_sample);
+        int rc = print_now(pr, &s);
+        if (rc != SG_OK)
+            return rc;
+    }
+    return SG_OK;
+}
+
+static void *print_thread(void *arg)
+{
+    struct sg_rr_printer *pr = arg;
+    struct bg *g = pr->bg;
+
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        while (g->printed == g->filled && !g->done)
+            pthread_cond_wait(&g->cv, &g->mu);
+        if (g->printed == g->filled)
+            break;
+        struct batch *b = &g->b[g->printed % NBATCH];
+        bool skip = g->discard || g->rc != SG_OK;
+        pthread_mutex_unlock(&g->mu);
+        int rc = skip ? SG_OK : print_batch(pr, b);
+        pthread_mutex_lock(&g->mu);
+        if (rc != SG_OK && g->rc == SG_OK)
+            g->rc = rc;
+        b->len = 0;
+        g->printed++;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+int sg_rr_printer_background(struct sg_rr_printer *pr, struct sg_err *err)
+{
+    struct bg *g;
+
+    if (pr->bg)
+        return SG_OK;
+    g = sg_calloc(1, sizeof(*g));
+    if (!g)
+        return sg_err_set(err, SG_ENOMEM, "out of memory");
+    if (pthread_mutex_init(&g->mu, NULL) != 0) {
+        sg_free(g);
+        return sg_err_set(err, SG_ENOMEM, "cannot start the printing thread");
+    }
+    if (pthread_cond_init(&g->cv, NULL) != 0) {
+        pthread_mutex_destroy(&g->mu);
+        sg_free(g);
+        return sg_err_set(err, SG_ENOMEM, "cannot start the printing thread");
+    }
+    pr->bg = g;
+    if (pthread_create(&g->thread, NULL, print_thread, pr) != 0) {
+        pthread_cond_destroy(&g->cv);
+        pthread_mutex_destroy(&g->mu);
+        sg_free(g);
+        pr->bg = NULL;
+        return sg_err_set(err, SG_ENOMEM, "cannot start the printing thread");
+    }
+    return SG_OK;
+}
+
+/* Hand the batch being filled to the printing thread and wait until the
+ * next one is free. Returns the printing thread's error, if any. */
+static int bg_submit(struct bg *g, bool wait_next)
+{
+    int rc;
+
+    pthread_mutex_lock(&g->mu);
+    if (g->b[g->filled % NBATCH].len) {
+        g->filled++;
+        pthread_cond_broadcast(&g->cv);
+    }
+    while (wait_next && g->filled - g->printed >= NBATCH && g->rc == SG_OK)
+        pthread_cond_wait(&g->cv, &g->mu);
+    rc = g->rc;
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+
+/* Stop the printing thread: after printing what was handed over, or
+ * (discard) without. */
+static int bg_stop(struct sg_rr_printer *pr, bool discard)
+{
+    struct bg *g = pr->bg;
+    int rc;
+
+    if (!discard)
+        (void)bg_submit(g, false);
+    pthread_mutex_lock(&g->mu);
+    g->done = true;
+    g->discard = discard;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->thread, NULL);
+    rc = g->rc;
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    for (size_t i = 0; i < NBATCH; i++)
+        sg_free(g->b[i].data);
+    sg_free(g->lv);
+    sg_free(g);
+    pr->bg = NULL;
+    return rc;
+}
+
+/* Copy s into the batch being filled (the printing thread does not touch
+ * it until it is handed over). */
+static int bg_copy(struct bg *g, const struct sg_series *s)
+{
+    struct batch *b = &g->b[g->filled % NBATCH];
+    struct rec r = {s->labels.count, 0, (uint64_t)s->count};
+    size_t need = sizeof(r) + (size_t)s->labels.count * 8 + 8, off;
+
+    for (uint32_t i = 0; i < s->labels.count; i++)
+        need += s->labels.v[i].name.len + s->labels.v[i].value.len;
+    if (s->count > (SIZE_MAX - need) / sizeof(struct sg_sample))
+        return SG_ENOMEM;
+    need += s->count * sizeof(struct sg_sample);
+    if (b->cap - b->len < need) {
+        size_t cap = b->len + need > BATCH_BYTES ? b->len + need : BATCH_BYTES;
+        uint8_t *d = sg_realloc(b->data, cap);
+        if (!d)
+            return SG_ENOMEM;
+        b->data = d;
+        b->cap = cap;
+    }
+    off = b->len;
+    memcpy(b->data + off, &r, sizeof(r));
+    off += sizeof(r);
+    for (uint32_t i = 0; i < s->labels.count; i++) {
+        uint32_t nl = (uint32_t)s->labels.v[i].name.len, vl = (uint32_t)s->labels.v[i].value.len;
+        memcpy(b->data + off + 8 * i, &nl, 4);
+        memcpy(b->data + off + 8 * i + 4, &vl, 4);
+    }
+    off += (size_t)s->labels.count * 8;
+    for (uint32_t i = 0; i < s->labels.count; i++) {
+        memcpy(b->data + off, s->labels.v[i].name.ptr, s->labels.v[i].name.len);
+        off += s->labels.v[i].name.len;
+        memcpy(b->data + off, s->labels.v[i].value.ptr, s->labels.v[i].value.len);
+        off += s->labels.v[i].value.len;
+    }
+    off = (off + 7) & ~(size_t)7;
+    if (s->count)
+        memcpy(b->data + off, s->samples, s->count * sizeof(struct sg_sample));
+    b->len = off + s->count * sizeof(struct sg_sample);
+    return SG_OK;
+}
+
 void sg_rr_printer_free(struct sg_rr_printer *pr)
 {
     if (!pr)
         return;
+    if (pr->bg)
+        (void)bg_stop(pr, true);
     sg_free(pr->out.buf);
     sg_buf_cleanup(&pr->head);
     sg_free(pr);
@@ -483,21 +729,22 @@ int sg_rr_printer_series(struct sg_rr_printer *pr, const struct sg_series *s, st
 {
     int rc;
 
-    if (pr->out.failed)
-        return sg_err_set(err, SG_EIO, "cannot write the output");
-    rc = pr->json ? print_series_json(pr, s) : print_series_text(pr, s);
-    pr->nseries++;
-    if (rc == SG_OK && pr->out.failed)
-        rc = SG_EIO;
-    if (rc != SG_OK)
-        return sg_err_set(err, rc, rc == SG_EIO ? "cannot write the output" : "out of memory");
-    return SG_OK;
+    if (!pr->bg) {
+        rc = print_now(pr, s);
+        return rc == SG_OK ? SG_OK : print_err(rc, err);
+    }
+    rc = bg_copy(pr->bg, s);
+    if (rc == SG_OK && pr->bg->b[pr->bg->filled % NBATCH].len >= BATCH_BYTES)
+        rc = bg_submit(pr->bg, true);
+    return rc == SG_OK ? SG_OK : print_err(rc, err);
 }
 
 int sg_rr_printer_end(struct sg_rr_printer *pr, struct sg_err *err)
 {
-    int rc = SG_OK;
+    int rc = pr->bg ? bg_stop(pr, false) : SG_OK;
 
+    if (rc != SG_OK)
+        return print_err(rc, err);
     if (pr->json && pr->nseries == 0)
         rc = out_append(&pr->out, json_open, sizeof(json_open) - 1);
     if (rc == SG_OK && pr->json)

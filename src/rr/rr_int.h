@@ -168,13 +168,15 @@ SG_NODISCARD int sg_rr__sdec_feed(struct sg_rr__sdec *c, const void *p, size_t n
                                   struct sg_err *err);
 /* End of body: the last checks (whole snappy stream, whole messages, one
  * result per query) and sets[0..nq) filled, each sorted by label set -
- * or, after sg_rr__sdec_on_series, left empty and every series handed over
- * in label order, query by query (stats->series and ->samples count them). */
+ * or, after sg_rr__sdec_on_series, left empty and every series handed
+ * over (stats->series and ->samples count them). */
 SG_NODISCARD int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets,
                                     struct sg_rr_stats *stats, struct sg_err *err);
-/* Hand the series over at the end (decoded one at a time into a reused
- * array) instead of keeping them; before the first feed. */
-void sg_rr__sdec_on_series(struct sg_rr__sdec *c, sg_rr_series_cb cb, void *arg);
+/* Hand the series over instead of returning them; before the first feed.
+ * any_order: each as soon as it is whole, in the order the server sent
+ * them (a label set sent twice is handed over twice; nothing is kept);
+ * else at the end, query by query, sorted by label set and merged. */
+void sg_rr__sdec_on_series(struct sg_rr__sdec *c, sg_rr_series_cb cb, void *arg, bool any_order);
 void sg_rr__sdec_free(struct sg_rr__sdec *c);
 
 /* Build the snappy-compressed ReadRequest for qs into out, with the

@@ -5,12 +5,14 @@
  * Each piece of the body goes through the incremental decompressor
  * (snappy.c), which checks the declared uncompressed length against the
  * response cap before anything is allocated (the decompression-bomb guard)
- * and fills the output in place. Then every message that is whole in the
- * output so far is decoded: the ReadResponse's QueryResults one TimeSeries
- * at a time, so by the time the last byte arrives only the last series is
- * left to decode. A key or length cut by the end of the output so far, or
- * a TimeSeries not yet whole, waits for the next piece. The decompressed
- * body is freed at the end (labels and samples are copied out).
+ * and fills a window of the output. Then every message that is whole in
+ * the output so far is decoded: the ReadResponse's QueryResults one
+ * TimeSeries at a time, so by the time the last byte arrives only the last
+ * series is left to decode. A key or length cut by the end of the output
+ * so far, or a TimeSeries not yet whole, waits for the next piece. What
+ * has been decoded is released to the decompressor, which drops it when it
+ * needs room (labels and samples are copied out), so the decompressed body
+ * is never held whole.
  *
  * The protobuf is decoded by hand, straight into the result arena. protobuf-c
  * was measured first: it allocates a message per Sample (48 bytes for ~16
@@ -29,6 +31,11 @@
  * promise an order; series that came in order are left as they are). A
  * result count different from the query count is an error, as in
  * Prometheus's client, reported at the end of the body.
+ *
+ * Series may instead be handed to a callback (sg_rr__sdec_on_series): in
+ * the order they arrive, each as soon as it is whole, its samples decoded
+ * into one reused array and never kept (any_order); or, kept as above,
+ * handed over in label order at the end.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,17 +44,9 @@
 
 struct qacc {
     struct sg_series *v; /* malloc'd while the result arrives; moved to the arena at its end */
-    struct pb *views;    /* on_series: where each series lies in the body (parallel to v) */
     size_t count, cap;
     bool sorted; /* strictly increasing label sets so far */
     bool done;
-    struct sref *refs; /* on_series: the series in label order, from the result's end */
-};
-
-/* A series to hand over: labels, where it lies, its sample count. */
-struct sref {
-    struct sg_series s;
-    struct pb view;
 };
 
 struct sg_rr__sdec {
@@ -63,10 +62,12 @@ struct sg_rr__sdec {
     bool in_result; /* inside QueryResult qi, which ends at qr_end */
     size_t qi, qr_end;
     struct qacc *acc;          /* one per query */
-    sg_rr_series_cb on_series; /* hand series over at the end instead of keeping them */
+    sg_rr_series_cb on_series; /* hand series over instead of keeping them */
     void *on_series_arg;
-    struct sg_sample *scratch; /* on_series: the samples of the series being handed over */
+    bool any_order;            /* ... as they arrive */
+    struct sg_sample *scratch;  /* any_order: the samples of the series being handed over */
     size_t scap;
+    struct sg_rr_stats handed;  /* what was handed over */
 };
 
 static inline uint64_t load_le64(const uint8_t *p)
@@ -164,12 +165,124 @@ bad:
                       c->qi);
 }
 
-/* One TimeSeries into out; *keep is false when no sample is in the window.
- * When series are handed over, only its labels and sample count are taken
- * now (out->samples NULL, out->count the count) and *view keeps where it
- * lies; its samples are decoded when it is handed over. */
+/* Room for n samples in the scratch array. */
+static int scratch_room(struct sg_rr__sdec *c, size_t n, struct sg_err *err)
+{
+    struct sg_sample *s;
+
+    if (n <= c->scap)
+        return SG_OK;
+    s = sg_reallocarray(c->scratch, n, sizeof(*s));
+    if (!s)
+        return sg_err_set(err, SG_ENOMEM, "out of memory for %zu samples", n);
+    c->scratch = s;
+    c->scap = n;
+    return SG_OK;
+}
+
+/* decode_series for a series handed over at once: one pass over the
+ * TimeSeries, labels collected and samples decoded into the scratch array.
+ * That is sized for one sample per 9 bytes (a sample with a timestamp of
+ * today takes 9 bytes even with a zero value, which proto3 leaves out)
+ * and grown when a series packs them tighter (at most one per 2 bytes: a
+ * key and a length). */
+static int decode_series_now(struct sg_rr__sdec *c, const struct sg_rr_decode_query *q,
+                             struct pb ts, struct sg_series *out, bool *keep, struct sg_err *err)
+{
+    struct pb r = ts;
+    uint64_t field;
+    unsigned wt;
+    size_t n = 0, lo, hi, bytes = (size_t)(ts.end - ts.p);
+    struct sg_sample *s;
+    const struct sg_label *dup;
+    bool ordered = true;
+    int rc;
+
+    *keep = false;
+    rc = scratch_room(c, bytes / 9 + 1, err);
+    if (rc != SG_OK)
+        return rc;
+    s = c->scratch;
+    sg_rr__lscratch_reset(&c->lbuf);
+    while (r.p < r.end) {
+        struct pb sub;
+        /* samples are "12 <len> ..." and usually follow each other */
+        if (r.p[0] == 0x12 && r.end - r.p >= 2 && r.p[1] < 0x80) {
+            size_t len = r.p[1];
+            if (len > (size_t)(r.end - r.p - 2))
+                goto bad;
+            sub.p = r.p + 2;
+            sub.end = sub.p + len;
+            r.p = sub.end;
+        } else {
+            if (!pb_key(&r, &field, &wt))
+                goto bad;
+            if (wt != 2 || (field != 1 && field != 2)) {
+                if (!pb_skip(&r, wt))
+                    goto bad;
+                continue;
+            }
+            if (!pb_bytes(&r, &sub))
+                goto bad;
+            if (field == 1) {
+                rc = sg_rr__lscratch_add(&c->lbuf, q, sub, err);
+                if (rc == SG_EPROTO)
+                    goto bad;
+                if (rc != SG_OK)
+                    return rc;
+                continue;
+            }
+        }
+        if (n == c->scap) {
+            size_t want = c->scap * 2 < bytes / 2 + 1 ? c->scap * 2 : bytes / 2 + 1;
+            rc = scratch_room(c, want, err);
+            if (rc != SG_OK)
+                return rc;
+            s = c->scratch;
+        }
+        if (!decode_sample(sub, &s[n]))
+            goto bad;
+        if (n && s[n].t <= s[n - 1].t)
+            ordered = false;
+        n++;
+    }
+    if (n == 0)
+        return SG_OK;
+    if (n > c->lim->max_samples - c->decoded)
+        return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
+                          c->lim->max_samples);
+    c->decoded += n;
+    if (!ordered) {
+        long got = sg_rr__sort_dedupe(s, n);
+        if (got < 0)
+            return sg_err_set(err, SG_ENOMEM, "sorting samples");
+        n = (size_t)got;
+    }
+    lo = sg_rr__lower_bound(s, n, q->start_ms);
+    hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(s, n, q->end_ms + 1);
+    if (hi <= lo)
+        return SG_OK;
+    dup = sg_rr__lscratch_sort(&c->lbuf);
+    if (dup)
+        return sg_err_set(err, SG_EPROTO, "label \"%.*s\" appears twice in a series",
+                          (int)(dup->name.len > 200 ? 200 : dup->name.len), dup->name.ptr);
+    out->samples = s + lo;
+    out->count = hi - lo;
+    out->labels.v = c->lbuf.v;
+    out->labels.count = (uint32_t)c->lbuf.count;
+    *keep = true;
+    return SG_OK;
+bad:
+    return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed TimeSeries in result %zu",
+                      c->qi);
+}
+
+/* One TimeSeries into out, its samples and labels in the arena; *keep is
+ * false when no sample is in the window. Two passes: the samples are
+ * counted (and the labels collected) first, so that they are allocated
+ * once and exactly. */
 static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query *q, struct pb ts,
-                         struct sg_series *out, struct pb *view, bool *keep, struct sg_err *err)
+                         struct sg_series *out, bool *keep, struct sg_err *err)
 {
     struct pb r = ts;
     uint64_t field;
@@ -209,25 +322,19 @@ static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query 
         return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
                           c->lim->max_samples);
     c->decoded += n;
-    if (c->on_series) {
-        out->samples = NULL;
-        out->count = n;
-        *view = ts;
-    } else {
-        /* pass 2: the samples, straight into the arena */
-        s = sg_arena_alloc_raw(c->arena, n * sizeof(*s));
-        if (!s)
-            return sg_rr__mem_err(c->arena, err);
-        rc = decode_samples(c, ts, s, &n, err);
-        if (rc != SG_OK)
-            return rc;
-        lo = sg_rr__lower_bound(s, n, q->start_ms);
-        hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(s, n, q->end_ms + 1);
-        if (hi <= lo)
-            return SG_OK;
-        out->samples = s + lo;
-        out->count = hi - lo;
-    }
+    /* pass 2: the samples, straight into the arena */
+    s = sg_arena_alloc_raw(c->arena, n * sizeof(*s));
+    if (!s)
+        return sg_rr__mem_err(c->arena, err);
+    rc = decode_samples(c, ts, s, &n, err);
+    if (rc != SG_OK)
+        return rc;
+    lo = sg_rr__lower_bound(s, n, q->start_ms);
+    hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(s, n, q->end_ms + 1);
+    if (hi <= lo)
+        return SG_OK;
+    out->samples = s + lo;
+    out->count = hi - lo;
     /* labels: sorted by name, copied out of the body */
     dup = sg_rr__lscratch_sort(&c->lbuf);
     if (dup)
@@ -242,27 +349,32 @@ bad:
                       c->qi);
 }
 
-/* One TimeSeries of the current QueryResult, appended to its query's series. */
+/* One TimeSeries of the current QueryResult: handed over now, or appended
+ * to its query's series. */
 static int add_series(struct sg_rr__sdec *c, struct pb ts, struct sg_err *err)
 {
     struct qacc *a = &c->acc[c->qi];
     bool keep;
     int rc;
 
+    if (c->any_order) {
+        struct sg_series one;
+        rc = decode_series_now(c, &c->qs[c->qi], ts, &one, &keep, err);
+        if (rc != SG_OK || !keep)
+            return rc;
+        c->handed.series++;
+        c->handed.samples += one.count;
+        return c->on_series(c->qi, &one, c->on_series_arg, err);
+    }
     if (a->count == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 64;
         struct sg_series *v = sg_reallocarray(a->v, cap, sizeof(*v));
-        struct pb *views = c->on_series ? sg_reallocarray(a->views, cap, sizeof(*views)) : NULL;
-        if (v)
-            a->v = v;
-        if (views)
-            a->views = views;
-        if (!v || (c->on_series && !views))
+        if (!v)
             return sg_err_set(err, SG_ENOMEM, "out of memory");
+        a->v = v;
         a->cap = cap;
     }
-    rc = decode_series(c, &c->qs[c->qi], ts, &a->v[a->count],
-                       c->on_series ? &a->views[a->count] : NULL, &keep, err);
+    rc = decode_series(c, &c->qs[c->qi], ts, &a->v[a->count], &keep, err);
     if (rc != SG_OK || !keep)
         return rc;
     if (a->count && a->sorted &&
@@ -275,16 +387,6 @@ static int add_series(struct sg_rr__sdec *c, struct pb ts, struct sg_err *err)
 /* The end of QueryResult qi: its series in order (sorted by label set,
  * equal label sets merged), moved to the arena. Series that arrived in
  * strictly increasing order need neither. */
-/* By label set; a label set sent twice in the order it arrived (so the
- * earlier copy's sample wins a shared timestamp). */
-static int sref_cmp(const void *x, const void *y)
-{
-    const struct sref *a = x, *b = y;
-    int c = sg_rr__labels_cmp(&a->s.labels, &b->s.labels);
-
-    return c ? c : (a->view.p > b->view.p) - (a->view.p < b->view.p);
-}
-
 static int end_result(struct sg_rr__sdec *c, struct sg_err *err)
 {
     struct qacc *a = &c->acc[c->qi];
@@ -292,28 +394,14 @@ static int end_result(struct sg_rr__sdec *c, struct sg_err *err)
     int rc;
 
     c->in_result = false;
-    if (c->on_series) {
-        /* the series in label order; their samples are decoded when handed over */
-        a->done = true;
-        if (!a->count)
-            return SG_OK;
-        a->refs = sg_reallocarray(NULL, a->count, sizeof(*a->refs));
-        if (!a->refs)
-            return sg_err_set(err, SG_ENOMEM, "out of memory");
-        for (size_t i = 0; i < a->count; i++) {
-            a->refs[i].s = a->v[i];
-            a->refs[i].view = a->views[i];
-        }
-        if (!a->sorted)
-            qsort(a->refs, a->count, sizeof(*a->refs), sref_cmp);
+    a->done = true;
+    if (c->any_order)
         return SG_OK;
-    }
     if (!a->sorted) {
         rc = sg_rr__finish_set(a->v, &a->count, false, c->arena, err);
         if (rc != SG_OK)
             return rc;
     }
-    a->done = true;
     if (!a->count)
         return SG_OK;
     v = sg_arena_memdup(c->arena, a->v, a->count * sizeof(*v));
@@ -332,8 +420,11 @@ static int end_result(struct sg_rr__sdec *c, struct sg_err *err)
  * bytes. */
 static int advance(struct sg_rr__sdec *c, struct sg_err *err)
 {
-    const uint8_t *base = c->z.out;
-    size_t avail = c->z.have;
+    /* positions count from the start of the output; the decompressor's
+     * buffer holds [b0, avail) of it, and pos >= b0 (only what was
+     * consumed is released) */
+    const uint8_t *buf = c->z.out;
+    size_t b0 = c->z.base, avail = c->z.have;
 
     for (;;) {
         size_t limit, lim_av, body, skip = 0;
@@ -351,8 +442,8 @@ static int advance(struct sg_rr__sdec *c, struct sg_err *err)
         lim_av = avail < limit ? avail : limit;
         if (c->pos >= lim_av)
             return SG_OK; /* wait (or done) */
-        r.p = base + c->pos;
-        r.end = base + lim_av;
+        r.p = buf + (c->pos - b0);
+        r.end = buf + (lim_av - b0);
         if (!pb_key(&r, &field, &wt))
             goto short_or_bad;
         switch (wt) {
@@ -374,7 +465,7 @@ static int advance(struct sg_rr__sdec *c, struct sg_err *err)
         default:
             goto bad;
         }
-        body = (size_t)(r.p - base);
+        body = (size_t)(r.p - buf) + b0;
         if (skip > limit - body)
             goto bad;
         if (field == 1 && wt == 2) {
@@ -388,10 +479,12 @@ static int advance(struct sg_rr__sdec *c, struct sg_err *err)
                 }
                 /* more results than queries: counted, reported at the end */
             } else {
-                struct pb ts = {base + body, base + body + skip};
+                struct pb ts;
                 int rc;
                 if (body + skip > avail)
                     return SG_OK; /* the TimeSeries is not whole yet */
+                ts.p = buf + (body - b0);
+                ts.end = ts.p + skip;
                 rc = add_series(c, ts, err);
                 if (rc != SG_OK)
                     return rc;
@@ -439,8 +532,6 @@ void sg_rr__sdec_free(struct sg_rr__sdec *c)
     for (size_t i = 0; i < c->nq; i++) {
         if (c->acc[i].cap) /* still malloc'd */
             sg_free(c->acc[i].v);
-        sg_free(c->acc[i].views);
-        sg_free(c->acc[i].refs);
     }
     sg_free(c->scratch);
     sg_free(c->acc);
@@ -453,66 +544,20 @@ int sg_rr__sdec_feed(struct sg_rr__sdec *c, const void *p, size_t n, struct sg_e
 {
     int rc = sg_rr_snappy_feed(&c->z, p, n, err);
 
-    if (rc == SG_OK && c->z.out)
+    if (rc == SG_OK && c->z.out) {
         rc = advance(c, err);
+        /* what is decoded is no longer needed (a skipped field may end
+         * past what has arrived) */
+        sg_rr_snappy_release(&c->z, c->pos < c->z.have ? c->pos : c->z.have);
+    }
     return rc;
 }
 
-void sg_rr__sdec_on_series(struct sg_rr__sdec *c, sg_rr_series_cb cb, void *arg)
+void sg_rr__sdec_on_series(struct sg_rr__sdec *c, sg_rr_series_cb cb, void *arg, bool any_order)
 {
     c->on_series = cb;
     c->on_series_arg = arg;
-}
-
-/* Hand over query qi's series in label order: the samples of each (of the
- * series with its label set, merged, when the server sent it twice)
- * decoded into the scratch array, clipped, and passed to on_series. */
-static int hand_over(struct sg_rr__sdec *c, size_t qi, struct sg_rr_stats *stats,
-                     struct sg_err *err)
-{
-    const struct sg_rr_decode_query *q = &c->qs[qi];
-    struct qacc *a = &c->acc[qi];
-    int rc;
-
-    c->qi = qi;
-    for (size_t i = 0, j; i < a->count; i = j) {
-        size_t total = 0, n = 0, lo, hi;
-        for (j = i; j < a->count &&
-                    (j == i || sg_rr__labels_cmp(&a->refs[i].s.labels, &a->refs[j].s.labels) == 0);
-             j++)
-            total += a->refs[j].s.count;
-        if (total > c->scap) {
-            struct sg_sample *s = sg_reallocarray(c->scratch, total, sizeof(*s));
-            if (!s)
-                return sg_err_set(err, SG_ENOMEM, "out of memory for %zu samples", total);
-            c->scratch = s;
-            c->scap = total;
-        }
-        for (size_t k = i; k < j; k++) {
-            size_t got = a->refs[k].s.count;
-            rc = decode_samples(c, a->refs[k].view, c->scratch + n, &got, err);
-            if (rc != SG_OK)
-                return rc;
-            n += got;
-        }
-        if (j > i + 1) { /* the same series twice: one, in time order */
-            long got = sg_rr__sort_dedupe(c->scratch, n);
-            if (got < 0)
-                return sg_err_set(err, SG_ENOMEM, "merging series");
-            n = (size_t)got;
-        }
-        lo = sg_rr__lower_bound(c->scratch, n, q->start_ms);
-        hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(c->scratch, n, q->end_ms + 1);
-        if (hi > lo) {
-            struct sg_series s = {a->refs[i].s.labels, c->scratch + lo, hi - lo};
-            stats->series++;
-            stats->samples += hi - lo;
-            rc = c->on_series(qi, &s, c->on_series_arg, err);
-            if (rc != SG_OK)
-                return rc;
-        }
-    }
-    return SG_OK;
+    c->any_order = any_order;
 }
 
 int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets, struct sg_rr_stats *stats,
@@ -529,23 +574,29 @@ int sg_rr__sdec_finish(struct sg_rr__sdec *c, struct sg_series_set *sets, struct
     if (c->nres != c->nq)
         return sg_err_set(err, SG_EPROTO, "the server answered %zu results for %zu quer%s", c->nres,
                           c->nq, c->nq == 1 ? "y" : "ies");
-    if (c->on_series) {
-        stats->series = stats->samples = 0;
-        for (size_t i = 0; i < c->nq; i++) {
-            sets[i].v = NULL;
-            sets[i].count = 0;
-            sets[i].sorted = true;
-            rc = hand_over(c, i, stats, err);
+    sg_rr_snappy_cleanup(&c->z); /* the body is no longer needed */
+    for (size_t i = 0; i < c->nq; i++) {
+        sets[i].v = c->acc[i].count ? c->acc[i].v : NULL;
+        sets[i].count = c->acc[i].count;
+        sets[i].sorted = true;
+    }
+    if (!c->on_series)
+        return SG_OK;
+    /* handed over: as they arrived (counted then), or now in label order */
+    for (size_t i = 0; i < c->nq && !c->any_order; i++) {
+        for (size_t k = 0; k < sets[i].count; k++) {
+            c->handed.series++;
+            c->handed.samples += sets[i].v[k].count;
+            rc = c->on_series(i, &sets[i].v[k], c->on_series_arg, err);
             if (rc != SG_OK)
                 return rc;
         }
-    } else {
-        for (size_t i = 0; i < c->nq; i++) {
-            sets[i].v = c->acc[i].count ? c->acc[i].v : NULL;
-            sets[i].count = c->acc[i].count;
-            sets[i].sorted = true;
-        }
     }
-    sg_rr_snappy_cleanup(&c->z); /* the body is no longer needed */
+    for (size_t i = 0; i < c->nq; i++) {
+        sets[i].v = NULL;
+        sets[i].count = 0;
+    }
+    stats->series = c->handed.series;
+    stats->samples = c->handed.samples;
     return SG_OK;
 }

@@ -18,11 +18,20 @@
  * decoder (Prometheus's), while the C library's 32-bit sum makes it an
  * empty literal.
  *
- * The declared length is checked against the caller's cap before the
- * output is allocated (the decompression-bomb guard); the output is then
- * allocated once, with a little slack so that copies may move 8 or 16
- * bytes at a time, and filled in place. A reader may consume the prefix
- * produced so far while the rest is still on its way.
+ * The declared length is checked against the caller's cap before any
+ * output is allocated (the decompression-bomb guard). The output buffer
+ * holds a window of the output, [base, have), with a little slack past its
+ * end so that copies may move 8 or 16 bytes at a time: before each piece
+ * is decoded there is room for the most output it can make (a 3-byte copy
+ * makes at most 64 bytes), found by dropping what the reader released
+ * (keeping the last hist bytes, which copies may reach) or else by growing
+ * the buffer, never past the declared length. A reader that releases
+ * nothing gets the whole output in one buffer; one that releases as it
+ * goes (the SAMPLES decoder) keeps a buffer of a few MiB however large the
+ * body - a 90 MB output no longer means 90 MB of fresh pages to fault in.
+ * A copy reaching further back than what is kept fails with its own
+ * message; snappy encoders (C++, Go, Rust, Java) compress in 64 KiB blocks
+ * and never reach back further than that.
  *
  * Elements whose header arrives whole are decoded by a fast loop straight
  * from the caller's bytes; only a header split across two pieces goes
@@ -36,8 +45,9 @@
 
 #include "rr/rr_int.h"
 
-#define SLACK     32 /* bytes allocated past the declared length */
+#define SLACK     32 /* bytes allocated past the buffer's capacity */
 #define HUGE_PAGE ((uintptr_t)2 << 20)
+#define FIRST_CAP ((size_t)4 << 20) /* the first buffer, when the output is larger */
 
 /* Ask for transparent huge pages over the 2 MiB-aligned part of a large
  * output: a few faults instead of one per 4 KiB page while it fills. A
@@ -62,19 +72,74 @@ void sg_rr_snappy_init(struct sg_rr_snappy *z, size_t max_len)
 {
     memset(z, 0, sizeof(*z));
     z->max = max_len;
+    z->hist = SG_RR_SNAPPY_HISTORY;
 }
 
 void sg_rr_snappy_cleanup(struct sg_rr_snappy *z)
 {
     sg_free(z->out);
     z->out = NULL;
-    z->len = z->have = 0;
+    z->len = z->have = z->base = z->cap = z->released = 0;
+}
+
+void sg_rr_snappy_release(struct sg_rr_snappy *z, size_t upto)
+{
+    if (upto > z->released && upto <= z->have)
+        z->released = upto;
 }
 
 static int corrupt(struct sg_rr_snappy *z, struct sg_err *err)
 {
     z->state = Z_DONE_ERR;
     return sg_err_set(err, SG_EPROTO, "SAMPLES response: corrupt snappy data");
+}
+
+/* The copy being decoded reaches back off bytes: corrupt when that is
+ * before the start of the output, else past the kept history. */
+static int far_copy(struct sg_rr_snappy *z, size_t off, struct sg_err *err)
+{
+    if (off == 0 || off > z->have)
+        return corrupt(z, err);
+    z->state = Z_DONE_ERR;
+    return sg_err_set(err, SG_EPROTO,
+                      "SAMPLES response: a snappy copy at output byte %zu reaches back %zu bytes, "
+                      "past the %zu bytes of output kept for copies",
+                      z->have, off, z->hist);
+}
+
+/* Room in the buffer for need more bytes of output (need <= len - have):
+ * drop the released output but the last hist bytes when that frees a
+ * quarter of the buffer, else grow it. */
+static int make_room(struct sg_rr_snappy *z, size_t need, struct sg_err *err)
+{
+    size_t w = z->have - z->base, from, cap;
+    uint8_t *p;
+
+    if (z->cap - w >= need)
+        return SG_OK;
+    from = z->have > z->hist ? z->have - z->hist : 0;
+    if (z->released < from)
+        from = z->released;
+    if (from > z->base && from - z->base >= z->cap / 4) {
+        memmove(z->out, z->out + (from - z->base), z->have - from);
+        z->base = from;
+        w = z->have - z->base;
+        if (z->cap - w >= need)
+            return SG_OK;
+    }
+    cap = z->cap * 2 > w + need ? z->cap * 2 : w + need;
+    if (cap > z->len - z->base)
+        cap = z->len - z->base;
+    p = sg_realloc(z->out, cap + SLACK);
+    if (!p) {
+        z->state = Z_DONE_ERR;
+        return sg_err_set(err, SG_ENOMEM, "out of memory for %zu bytes", cap);
+    }
+    z->out = p;
+    z->cap = cap;
+    if (cap >= 2 * HUGE_PAGE)
+        huge_pages(p, cap);
+    return SG_OK;
 }
 
 /* The header length of the element starting with tag t. */
@@ -122,12 +187,14 @@ static inline void copy_back(uint8_t *d, size_t off, size_t len)
 
 /* One element whose header h[0..tag_len) is whole; data: the bytes after
  * the header (for a literal), n of them. Returns the data bytes consumed,
- * or -1 for corrupt input. A literal longer than n continues in
+ * -1 for corrupt input, -2 for a copy whose offset (left in z->far) is
+ * zero or reaches before the buffer. A literal longer than n continues in
  * Z_LITERAL. */
 static inline long element(struct sg_rr_snappy *z, const uint8_t *h, const uint8_t *data, size_t n)
 {
     uint8_t t = h[0];
     size_t len, off, room = z->len - z->have;
+    uint8_t *d = z->out + (z->have - z->base);
 
     if ((t & 3) == 0) {
         len = (size_t)(t >> 2) + 1;
@@ -136,11 +203,11 @@ static inline long element(struct sg_rr_snappy *z, const uint8_t *h, const uint8
         if (len > room)
             return -1;
         if (len <= n) {
-            memcpy(z->out + z->have, data, len);
+            memcpy(d, data, len);
             z->have += len;
             return (long)len;
         }
-        memcpy(z->out + z->have, data, n);
+        memcpy(d, data, n);
         z->have += n;
         z->lit_left = len - n;
         z->state = Z_LITERAL;
@@ -153,22 +220,29 @@ static inline long element(struct sg_rr_snappy *z, const uint8_t *h, const uint8
         len = (size_t)(t >> 2) + 1;
         off = load_le(h + 1, (t & 3) == 2 ? 2 : 4);
     }
-    if (off == 0 || off > z->have || len > room)
+    if (len > room)
         return -1;
-    copy_back(z->out + z->have, off, len);
+    if (off == 0 || off > z->have - z->base) {
+        z->far = off;
+        return -2;
+    }
+    copy_back(d, off, len);
     z->have += len;
     return 0;
 }
 
 /* The fast loop: elements whose header is whole in p[0..n). Returns the
  * bytes consumed (it stops with fewer than 5 bytes left, in a literal that
- * continues past n, or at the end of the output), -1 when corrupt. */
+ * continues past n, or at the end of the output), -1 when corrupt, -2 for
+ * a copy as in element(). The buffer has room for all the output of
+ * p[0..n) (make_room). */
 static long run(struct sg_rr_snappy *z, const uint8_t *p, size_t n)
 {
     const uint8_t *start = p, *end = p + n;
-    /* locals: stores through out may alias z, which would reload z's fields */
+    /* locals: stores through out may alias z, which would reload z's
+     * fields; have and olen count from the buffer's start */
     uint8_t *out = z->out;
-    size_t have = z->have, olen = z->len;
+    size_t have = z->have - z->base, olen = z->len - z->base;
     long rc = 0;
 
     while (end - p >= 5) {
@@ -176,8 +250,8 @@ static long run(struct sg_rr_snappy *z, const uint8_t *p, size_t n)
         size_t len, off;
         long used;
 
-        /* the commonest elements inline, with fixed-size copies (the output
-         * has SLACK bytes past its end for the overrun) */
+        /* the commonest elements inline, with fixed-size copies (the
+         * buffer has SLACK bytes past its end for the overrun) */
         switch (t & 3) {
         case 0:
             if (t >= (60 << 2))
@@ -208,18 +282,23 @@ static long run(struct sg_rr_snappy *z, const uint8_t *p, size_t n)
         default:
             break;
         }
-        z->have = have;
+        z->have = z->base + have;
         used = element(z, p, p + tag_len(t), (size_t)(end - p) - tag_len(t));
         if (used < 0)
-            return -1;
+            return used;
         p += tag_len(t) + (size_t)used;
-        have = z->have;
+        have = z->have - z->base;
         if (z->state != Z_TAG)
             break;
         continue;
     copy:
-        if (off == 0 || off > have || len > olen - have)
+        if (len > olen - have)
             goto corrupt;
+        if (off == 0 || off > have) {
+            z->far = off;
+            rc = -2;
+            goto out;
+        }
         if (len <= 16 && off >= 16) {
             memcpy(out + have, out + have - off, 16);
         } else if (len <= 16 && off >= 8) {
@@ -230,11 +309,12 @@ static long run(struct sg_rr_snappy *z, const uint8_t *p, size_t n)
         }
         have += len;
     }
-    z->have = have;
+    z->have = z->base + have;
     return (long)(p - start);
 corrupt:
     rc = -1;
-    z->have = have;
+out:
+    z->have = z->base + have;
     return rc;
 }
 
@@ -244,6 +324,15 @@ int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *ptr, size_t n, struct 
 
     if (z->state == Z_DONE_ERR)
         return sg_err_set(err, SG_EINVAL, "snappy decoder used after an error");
+    if (z->out && n) {
+        /* at most 64 bytes of output per 3 input bytes; 64 more for a
+         * copy whose header began in the last piece */
+        size_t need = n < (SIZE_MAX - 64) / 22 ? 22 * n + 64 : SIZE_MAX;
+        if (need > z->len - z->have)
+            need = z->len - z->have;
+        if (make_room(z, need, err) != SG_OK)
+            return SG_ENOMEM;
+    }
     while (p < end) {
         switch (z->state) {
         case Z_LEN: {
@@ -264,19 +353,27 @@ int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *ptr, size_t n, struct 
                                   (unsigned long long)z->declared, z->max);
             }
             z->len = (size_t)z->declared;
-            z->out = sg_malloc(z->len + SLACK);
+            z->cap = z->len < FIRST_CAP ? z->len : FIRST_CAP;
+            z->out = sg_malloc(z->cap + SLACK);
             if (!z->out) {
                 z->state = Z_DONE_ERR;
-                return sg_err_set(err, SG_ENOMEM, "out of memory for %zu bytes", z->len);
+                return sg_err_set(err, SG_ENOMEM, "out of memory for %zu bytes", z->cap);
             }
-            if (z->len >= 2 * HUGE_PAGE)
-                huge_pages(z->out, z->len);
+            if (z->cap >= 2 * HUGE_PAGE)
+                huge_pages(z->out, z->cap);
             z->state = Z_TAG;
+            if (p < end) {
+                size_t k = (size_t)(end - p), need = k < (SIZE_MAX - 64) / 22 ? 22 * k + 64 : SIZE_MAX;
+                if (need > z->len)
+                    need = z->len;
+                if (make_room(z, need, err) != SG_OK)
+                    return SG_ENOMEM;
+            }
             break;
         }
         case Z_LITERAL: {
             size_t k = (size_t)(end - p) < z->lit_left ? (size_t)(end - p) : z->lit_left;
-            memcpy(z->out + z->have, p, k);
+            memcpy(z->out + (z->have - z->base), p, k);
             z->have += k;
             z->lit_left -= k;
             p += k;
@@ -289,7 +386,7 @@ int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *ptr, size_t n, struct 
             if (z->tag_have == 0) {
                 used = run(z, p, (size_t)(end - p));
                 if (used < 0)
-                    return corrupt(z, err);
+                    return used == -2 ? far_copy(z, z->far, err) : corrupt(z, err);
                 p += used;
                 if (z->state != Z_TAG || end - p >= 5)
                     break;
@@ -303,7 +400,7 @@ int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *ptr, size_t n, struct 
             z->tag_have = 0;
             used = element(z, z->tag, p, (size_t)(end - p));
             if (used < 0)
-                return corrupt(z, err);
+                return used == -2 ? far_copy(z, z->far, err) : corrupt(z, err);
             p += used;
             break;
         }

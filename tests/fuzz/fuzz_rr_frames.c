@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = sg_rr_decoder_new(SG_RR_RESPONSE_STREAMED, qs, 2, &lim, &a, &d, &err);
     cb_qs = qs;
     if (rc == SG_OK && (data[0] & 32))
-        sg_rr_decoder_on_series(d, on_series, NULL);
+        sg_rr_decoder_on_series(d, on_series, NULL, false);
     for (size_t off = 0; rc == SG_OK && off < body.len;) {
         size_t k = step ? step : body.len;
         if (k > body.len - off)

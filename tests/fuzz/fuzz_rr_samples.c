@@ -4,8 +4,9 @@
  * compressed here with snappy so the fuzzer reaches the protobuf decoder;
  * set -> the rest is the body as sent (snappy errors, the decompression
  * bomb guard). Bit 1: series handed over (sg_rr_decoder_on_series) instead
- * of kept. Bits 2-5: the body is fed in pieces of 1 to 15 bytes (0: at
- * once). Small caps keep runs fast. */
+ * of kept; bit 6 with it: as they arrive (any_order). Bits 2-5: the body
+ * is fed in pieces of 1 to 15 bytes (0: at once). Small caps keep runs
+ * fast. */
 #include <stdint.h>
 #include <string.h>
 
@@ -62,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = sg_rr_decoder_new(SG_RR_RESPONSE_SAMPLES, qs, 2, &lim, &a, &d, &err);
     cb_qs = qs;
     if (rc == SG_OK && (data[0] & 2))
-        sg_rr_decoder_on_series(d, on_series, NULL);
+        sg_rr_decoder_on_series(d, on_series, NULL, (data[0] & 0x40) != 0);
     for (size_t off = 0, step = (data[0] >> 2) & 15; rc == SG_OK && off < body.len;) {
         size_t k = step && step < body.len - off ? step : body.len - off;
         rc = sg_rr_decoder_feed(d, body.data + off, k, &err);

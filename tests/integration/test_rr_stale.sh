@@ -10,7 +10,9 @@
 
 EXP_PORT=$(sg_free_port)
 state="$SG_TEST_TMP/exporter.txt"
-printf 'sg_alive 1\nsg_vanishing{path="/a"} 42\n' >"$state"
+# sg_order's series are created c, b, a
+order_lines='sg_order{k="c"} 3\nsg_order{k="b"} 2\nsg_order{k="a"} 1\n'
+printf "sg_alive 1\nsg_vanishing{path=\"/a\"} 42\n$order_lines" >"$state"
 python3 - "$EXP_PORT" "$state" >"$SG_TEST_TMP/exporter.log" 2>&1 <<'PY' &
 import http.server, sys
 port, state = int(sys.argv[1]), sys.argv[2]
@@ -52,7 +54,7 @@ for _ in $(seq 1 100); do
 done
 if [ "$n" -ge 3 ]; then ok "the exporter's series are scraped ($n samples)"; else not_ok "scraped" "$n"; fi
 
-printf 'sg_alive 1\n' >"$state" # sg_vanishing disappears
+printf "sg_alive 1\n$order_lines" >"$state" # sg_vanishing disappears
 for _ in $(seq 1 150); do
   last=$("$STOPGATE" read "${EXT[@]}" "$URL" 'sg_vanishing' 2>/dev/null | tail -1)
   case $last in *" stale "*) break ;; esac
@@ -71,6 +73,22 @@ for rt in samples streamed; do
 done
 json=$("$STOPGATE" read -o json "${EXT[@]}" "$URL" 'sg_vanishing' | grep -o '"NaN"' | head -1)
 expect_eq "json: a stale marker is the NaN it is" "$json" '"NaN"'
+
+# SAMPLES answers promise no order (Prometheus 2.42 selects without
+# sorting for them): the text form prints series as they arrive, each
+# series' lines together; the JSON form and streamed answers in label order
+end_s=$(($(date +%s) - 2))
+win=(--start=$((end_s - 60)) --end=$end_s "${EXT[@]}" "$URL" 'sg_order')
+names() { sed -E 's/ [^ ]+ [0-9]+$//' | uniq | grep -o 'k="[abc]"' | tr '\n' ' '; }
+txt=$("$STOPGATE" read --response-type=samples "${win[@]}")
+str=$("$STOPGATE" read --response-type=streamed "${win[@]}")
+expect_eq "samples text: the same lines as the streamed answer" "$(sort <<<"$txt")" "$(sort <<<"$str")"
+expect_eq "samples text: each series' lines together (three runs: $(names <<<"$txt"))" \
+  "$(names <<<"$txt" | wc -w)" 3
+expect_eq "streamed text: label order" "$(names <<<"$str")" 'k="a" k="b" k="c" '
+expect_eq "samples json: label order" \
+  "$("$STOPGATE" read -o json --response-type=samples "${win[@]}" | grep -o '"k":"[abc]"' | tr -d '\n')" \
+  '"k":"a""k":"b""k":"c"'
 
 # external labels: the server adds them to every series it returns
 series() { "$STOPGATE" read "$@" | sed -E 's/ [^ ]+ [0-9]+$//' | sort -u; }

@@ -260,7 +260,7 @@ static void streamed_hands_over_series(void **state)
         sg_err_clear(&err);
         assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_STREAMED, qs, 2, NULL, &a, &d, &err),
                          SG_OK);
-        sg_rr_decoder_on_series(d, on_series, &h);
+        sg_rr_decoder_on_series(d, on_series, &h, false);
         rc = SG_OK;
         for (size_t off = 0; off < body.len && rc == SG_OK; off += step ? step : body.len)
             rc = sg_rr_decoder_feed(d, body.data + off,
@@ -294,7 +294,7 @@ static void streamed_hands_over_series(void **state)
         sg_arena_init(&a, 0);
         assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_STREAMED, qs, 2, NULL, &a, &d, &err),
                          SG_OK);
-        sg_rr_decoder_on_series(d, on_series, &h);
+        sg_rr_decoder_on_series(d, on_series, &h, false);
         sg_err_clear(&err);
         assert_int_equal(sg_rr_decoder_feed(d, body.data, body.len, &err), SG_OK);
         assert_int_equal(sg_rr_decoder_finish(d, &res, &err), SG_EPROTO);
@@ -675,7 +675,8 @@ static void samples_decode(void **state)
 
 /* A SAMPLES answer handed over: at its end, in label order whatever the
  * server's order, a label set sent twice merged into one series, clipped,
- * nothing kept in the result. */
+ * nothing kept in the result - or (any order) each series as it arrives,
+ * twice when sent twice. */
 static void samples_hands_over_series(void **state)
 {
     static const char *const la[] = {"__name__", "m", "job", "a", NULL};
@@ -697,13 +698,15 @@ static void samples_hands_over_series(void **state)
     (void)state;
     sg_buf_init(&body, 1 << 20);
     samples_body(results, ns, 1, &body);
-    for (size_t step = 1; step < body.len + 7; step += 7) {
+    for (size_t run = 0; run < 2 * (body.len + 7); run += 7) {
+        bool any = run >= body.len + 7;
+        size_t step = any ? run - (body.len + 7) + 1 : run + 1;
         memset(&h, 0, sizeof(h));
         sg_arena_init(&a, 0);
         sg_err_clear(&err);
         assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_SAMPLES, &q, 1, NULL, &a, &d, &err),
                          SG_OK);
-        sg_rr_decoder_on_series(d, on_series, &h);
+        sg_rr_decoder_on_series(d, on_series, &h, any);
         for (size_t off = 0; off < body.len; off += step)
             assert_int_equal(sg_rr_decoder_feed(d, body.data + off,
                                                 body.len - off > step ? step : body.len - off,
@@ -712,17 +715,65 @@ static void samples_hands_over_series(void **state)
         if (sg_rr_decoder_finish(d, &res, &err) != SG_OK)
             fail_msg("step %zu: %s", step, err.msg);
         sg_rr_decoder_free(d);
+        assert_int_equal(res.sets[0].count, 0);
+        if (any) { /* b; a; (c: nothing in [0, 100]); a again */
+            assert_int_equal(h.n, 3);
+            assert_string_equal(h.first[0], "b");
+            assert_string_equal(h.first[1], "a");
+            assert_string_equal(h.first[2], "a");
+            assert_int_equal(h.samples, 5);
+            assert_true(h.last_v == 9);
+            assert_int_equal(res.stats.series, 3);
+            assert_int_equal(res.stats.samples, 5);
+            sg_arena_cleanup(&a);
+            continue;
+        }
         assert_int_equal(h.n, 2); /* c has nothing in [0, 100] */
         assert_string_equal(h.first[0], "a");
         assert_string_equal(h.first[1], "b");
         assert_int_equal(h.samples, 4); /* a: 10, 20, 30 (the first 30 kept); b: 15 */
         assert_true(h.last_v == 5);
         assert_true(h.a30 == 3); /* the copy that came first wins */
-        assert_int_equal(res.sets[0].count, 0);
         assert_int_equal(res.stats.series, 2);
         assert_int_equal(res.stats.samples, 4);
         sg_arena_cleanup(&a);
     }
+    sg_buf_cleanup(&body);
+}
+
+/* Samples packed tighter than the handed-over decoder's first guess
+ * (zero values and small timestamps: 4 bytes each) grow its array. */
+static void samples_any_order_dense(void **state)
+{
+    static const char *const la[] = {"__name__", "m", NULL};
+    static struct sg_sample sa[3000];
+    struct tss r0[] = {{la, sa, 3000}};
+    const struct tss *results[] = {r0};
+    size_t ns[] = {1};
+    struct sg_rr_decode_query q = {0, 100000, NULL, 0};
+    struct sg_rr_decoder *d;
+    struct sg_buf body;
+    struct sg_arena a;
+    struct sg_err err;
+    struct handed h;
+
+    (void)state;
+    for (size_t i = 0; i < 3000; i++)
+        sa[i] = (struct sg_sample){(int64_t)i + 1, 0};
+    sg_buf_init(&body, 1 << 20);
+    samples_body(results, ns, 1, &body);
+    memset(&h, 0, sizeof(h));
+    sg_arena_init(&a, 0);
+    sg_err_clear(&err);
+    assert_int_equal(sg_rr_decoder_new(SG_RR_RESPONSE_SAMPLES, &q, 1, NULL, &a, &d, &err), SG_OK);
+    sg_rr_decoder_on_series(d, on_series, &h, true);
+    /* handed over while it arrives: the callback's "stop" (it stops past
+     * 1000 samples) comes back from feed */
+    assert_int_equal(sg_rr_decoder_feed(d, body.data, body.len, &err), SG_ECANCELED);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.samples, 3000);
+    sg_rr_decoder_free(d);
+    sg_arena_cleanup(&a);
     sg_buf_cleanup(&body);
 }
 
@@ -862,6 +913,100 @@ static void snappy_incremental(void **state)
     sg_rr_snappy_cleanup(&z);
     free(raw);
     free(c);
+}
+
+/* Feed c in pieces of step bytes; with release, copy each piece's new
+ * output to got and release it, as the SAMPLES decoder does. */
+static int snappy_windowed(const uint8_t *c, size_t clen, size_t step, bool release,
+                           struct sg_rr_snappy *z, uint8_t *got, size_t *max_cap,
+                           struct sg_err *err)
+{
+    size_t taken = 0;
+    int rc = SG_OK;
+
+    sg_err_clear(err);
+    for (size_t off = 0; off < clen && rc == SG_OK; off += step) {
+        rc = sg_rr_snappy_feed(z, c + off, clen - off < step ? clen - off : step, err);
+        if (z->cap > *max_cap)
+            *max_cap = z->cap;
+        if (rc != SG_OK || !release || !z->out)
+            continue;
+        memcpy(got + taken, z->out + (taken - z->base), z->have - taken);
+        taken = z->have;
+        sg_rr_snappy_release(z, taken);
+    }
+    return rc == SG_OK ? sg_rr_snappy_finish(z, err) : rc;
+}
+
+/* A reader that releases what it consumed keeps the buffer at a few MiB
+ * however long the output; one that does not gets it whole. A copy that
+ * reaches past the kept history is its own error. */
+static void snappy_window(void **state)
+{
+    static const size_t steps[] = {1000, 16384, 65536, (size_t)1 << 30};
+    size_t n = (size_t)20 << 20, clen = snappy_max_compressed_length(n), max_cap;
+    uint8_t *raw = malloc(n), *c = malloc(clen), *got = malloc(n);
+    uint64_t x = 7;
+    struct sg_rr_snappy z;
+    struct sg_err err;
+
+    (void)state;
+    assert_non_null(raw);
+    assert_non_null(c);
+    assert_non_null(got);
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        raw[i] = i >= 5000 && (x >> 60) < 12 ? raw[i - 1000 - (x >> 40) % 4000] : (uint8_t)(x >> 56);
+    }
+    assert_int_equal(snappy_compress((const char *)raw, n, (char *)c, &clen), SNAPPY_OK);
+    for (size_t i = 0; i < SG_ARRAY_LEN(steps); i++) {
+        max_cap = 0;
+        sg_rr_snappy_init(&z, n);
+        memset(got, 0, n);
+        if (snappy_windowed(c, clen, steps[i], true, &z, got, &max_cap, &err) != SG_OK)
+            fail_msg("step %zu: %s", steps[i], err.msg);
+        assert_memory_equal(got, raw, n);
+        if (steps[i] < 1000000)
+            assert_true(max_cap <= (size_t)8 << 20);
+        sg_rr_snappy_cleanup(&z);
+    }
+    /* nothing released: the whole output in one buffer */
+    max_cap = 0;
+    sg_rr_snappy_init(&z, n);
+    assert_int_equal(snappy_windowed(c, clen, 16384, false, &z, got, &max_cap, &err), SG_OK);
+    assert_int_equal(z.base, 0);
+    assert_int_equal(z.have, n);
+    assert_memory_equal(z.out, raw, n);
+    sg_rr_snappy_cleanup(&z);
+    /* 9 MiB of literal, then 10 bytes copied from 8 MiB back: fine when
+     * kept; past a 64 KiB history once released (and dropped) */
+    {
+        size_t lit = (size_t)9 << 20, total = lit + 10, k = 0, v = total;
+        uint8_t *s = c;
+        for (; v >= 0x80; v >>= 7)
+            s[k++] = (uint8_t)(v | 0x80);
+        s[k++] = (uint8_t)v;
+        s[k++] = 63 << 2; /* a literal with a 4-byte length */
+        s[k++] = (uint8_t)(lit - 1), s[k++] = (uint8_t)((lit - 1) >> 8);
+        s[k++] = (uint8_t)((lit - 1) >> 16), s[k++] = (uint8_t)((lit - 1) >> 24);
+        memcpy(s + k, raw, lit);
+        k += lit;
+        s[k++] = (uint8_t)(((10 - 1) << 2) | 3); /* a copy with a 4-byte offset */
+        s[k++] = 0, s[k++] = 0, s[k++] = 0x80, s[k++] = 0; /* 8 MiB */
+        sg_rr_snappy_init(&z, total);
+        max_cap = 0;
+        assert_int_equal(snappy_windowed(s, k, 4096, false, &z, got, &max_cap, &err), SG_OK);
+        assert_memory_equal(z.out + lit, raw + lit - ((size_t)8 << 20), 10);
+        sg_rr_snappy_cleanup(&z);
+        sg_rr_snappy_init(&z, total);
+        z.hist = 65536;
+        assert_int_equal(snappy_windowed(s, k, 4096, true, &z, got, &max_cap, &err), SG_EPROTO);
+        assert_non_null(strstr(err.msg, "reaches back 8388608 bytes"));
+        sg_rr_snappy_cleanup(&z);
+    }
+    free(raw);
+    free(c);
+    free(got);
 }
 
 /* Many series decoded while the body arrives in pieces of any size give
@@ -1056,7 +1201,8 @@ static void ref_print(struct sg_buf *b, const struct sg_series *v, size_t n, boo
         assert_int_equal(sg_buf_puts(b, "]}\n"), SG_OK);
 }
 
-static void print_all(const struct sg_series *v, size_t n, bool json, char **out, size_t *len)
+static void print_all_mode(const struct sg_series *v, size_t n, bool json, bool bg, char **out,
+                           size_t *len)
 {
     FILE *f = open_memstream(out, len);
     struct sg_rr_printer *pr;
@@ -1064,6 +1210,8 @@ static void print_all(const struct sg_series *v, size_t n, bool json, char **out
 
     assert_non_null(f);
     assert_int_equal(sg_rr_printer_new(f, json, &pr, &err), SG_OK);
+    if (bg)
+        assert_int_equal(sg_rr_printer_background(pr, &err), SG_OK);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(sg_rr_printer_series(pr, &v[i], &err), SG_OK);
     assert_int_equal(sg_rr_printer_end(pr, &err), SG_OK);
@@ -1071,8 +1219,14 @@ static void print_all(const struct sg_series *v, size_t n, bool json, char **out
     assert_int_equal(fclose(f), 0);
 }
 
+static void print_all(const struct sg_series *v, size_t n, bool json, char **out, size_t *len)
+{
+    print_all_mode(v, n, json, false, out, len);
+}
+
 /* Every value and timestamp kind, in text and JSON, through several
- * buffer refills, equals the reference byte for byte. */
+ * buffer refills, on the caller's thread and in the background (several
+ * batches), equals the reference byte for byte. */
 static void printer_matches_reference(void **state)
 {
     enum { NS = 60, MAXN = 3000 };
@@ -1098,9 +1252,10 @@ static void printer_matches_reference(void **state)
         for (int json = 0; json < 2; json++) {
             char *got = NULL;
             size_t len = 0;
+            bool bg = round % 2 == 1; /* on the printing thread */
             sg_buf_reset(&want);
             ref_print(&want, v, NS, json);
-            print_all(v, NS, json, &got, &len);
+            print_all_mode(v, NS, json, bg, &got, &len);
             if (len != want.len || memcmp(got, want.data, len) != 0) {
                 size_t i = 0;
                 while (i < len && i < want.len && got[i] == want.data[i])
@@ -1113,6 +1268,64 @@ static void printer_matches_reference(void **state)
         }
     }
     sg_buf_cleanup(&want);
+}
+
+/* In the background, many batches' worth (and a series larger than a
+ * batch) print exactly as on the caller's thread; a failed write is
+ * reported by a later call. */
+static void printer_background_batches(void **state)
+{
+    enum { NS = 400, N = 2000 };
+    static struct sg_sample smp[N * 40];
+    static char lv[NS][16];
+    struct sg_label lab[NS][2];
+    struct sg_series *v = calloc(NS, sizeof(*v));
+    struct sg_rr_printer *pr;
+    struct sg_err err;
+    FILE *full;
+    int rc = SG_OK;
+
+    (void)state;
+    assert_non_null(v);
+    rnd_times(smp, N * 40);
+    for (size_t k = 0; k < N * 40; k++)
+        smp[k].v = rnd_value();
+    for (size_t i = 0; i < NS; i++) {
+        snprintf(lv[i], sizeof(lv[i]), "%zu", i);
+        lab[i][0] = (struct sg_label){{"__name__", 8}, {"m", 1}};
+        lab[i][1] = (struct sg_label){{"s", 1}, {lv[i], strlen(lv[i])}};
+        v[i] = (struct sg_series){{lab[i], 2}, smp + (i % 7) * 11, i == 123 ? N * 39 : N};
+    }
+    for (int json = 0; json < 2; json++) {
+        char *a = NULL, *b = NULL;
+        size_t alen = 0, blen = 0;
+        print_all_mode(v, NS, json, false, &a, &alen);
+        print_all_mode(v, NS, json, true, &b, &blen);
+        assert_int_equal(alen, blen);
+        assert_memory_equal(a, b, alen);
+        free(a);
+        free(b);
+    }
+    sg_err_clear(&err);
+    full = fopen("/dev/full", "w");
+    if (full) {
+        assert_int_equal(sg_rr_printer_new(full, false, &pr, &err), SG_OK);
+        assert_int_equal(sg_rr_printer_background(pr, &err), SG_OK);
+        for (size_t i = 0; i < NS && rc == SG_OK; i++)
+            rc = sg_rr_printer_series(pr, &v[i], &err);
+        if (rc == SG_OK)
+            rc = sg_rr_printer_end(pr, &err);
+        assert_int_equal(rc, SG_EIO);
+        if (strcmp(err.msg, "cannot write the output") != 0)
+            fail_msg("got \"%s\"", err.msg);
+        sg_rr_printer_free(pr);
+        fclose(full);
+    }
+    /* freed with series still queued: nothing is waited for */
+    assert_int_equal(sg_rr_printer_new(stderr, false, &pr, &err), SG_OK);
+    assert_int_equal(sg_rr_printer_background(pr, &err), SG_OK);
+    sg_rr_printer_free(pr);
+    free(v);
 }
 
 /* JSON label escaping as Go's encoding/json; no series: an empty matrix,
@@ -1340,10 +1553,13 @@ int main(void)
         cmocka_unit_test(decoder_arena_cap),
         cmocka_unit_test(samples_decode),
         cmocka_unit_test(samples_hands_over_series),
+        cmocka_unit_test(samples_any_order_dense),
         cmocka_unit_test(samples_bomb_guard),
         cmocka_unit_test(snappy_incremental),
+        cmocka_unit_test(snappy_window),
         cmocka_unit_test(samples_incremental),
         cmocka_unit_test(printer_matches_reference),
+        cmocka_unit_test(printer_background_batches),
         cmocka_unit_test(printer_json_labels_and_empty),
         cmocka_unit_test(content_types),
         cmocka_unit_test(request_body),
