@@ -15,10 +15,11 @@
  * In the background (sg_rr_printer_background) the caller's thread only
  * copies each series - labels and samples - into the batch being filled;
  * a printing thread formats and writes whole batches in the order they
- * were filled. Four batches of about 1 MiB go round between the two (a
+ * were filled. Eight batches of 128 KiB go round between the two (a
  * series larger than a batch gets a larger one), so memory stays small
- * and is reused, and the copying thread waits only when the printer is
- * four batches behind. A failed write or allocation on the printing
+ * and is reused (fresh pages cost more than the copying), the copying
+ * thread waits only when the printer is eight batches behind, and the
+ * printer's work after the last series is one small batch. A failed write or allocation on the printing
  * thread is reported by the next call.
  */
 #include <math.h>
@@ -361,8 +362,8 @@ static inline size_t put_ts_json(struct ts_cache *c, char *p, int64_t t)
 
 /* ---- series ---------------------------------------------------------------- */
 
-#define NBATCH      4
-#define BATCH_BYTES ((size_t)1 << 20)
+#define NBATCH      8
+#define BATCH_BYTES ((size_t)128 << 10)
 
 /* Series copied for the printing thread: per series a record, its labels'
  * lengths and bytes, then (8-aligned) its samples. */
