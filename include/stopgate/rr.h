@@ -106,6 +106,12 @@ struct sg_rr_options {
     sg_rr_series_cb on_series;
     void *on_series_arg;
     bool on_series_any_order;
+    /* With on_series: called (with on_series_arg) when an answer's type
+     * is known from its Content-Type, before any of its series is handed
+     * over; once per answer (a retry's answer, or each query's when they
+     * go one by one, calls it again). A code other than SG_OK aborts the
+     * read with that error. NULL: not called. */
+    int (*on_answer)(enum sg_rr_response_type type, void *arg, struct sg_err *err);
 };
 
 /* Fill o with the defaults above (url NULL, everything optional unset). */

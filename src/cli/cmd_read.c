@@ -17,13 +17,13 @@
  *         jsonutil.MarshalValue; a stale marker prints as "NaN", the value
  *         it is).
  * The printing itself is sg_rr_printer's (src/rr/print.c). With one
- * selector and no external labels to strip, the series are printed (on
- * the printer's own thread) as the decoder hands them over instead of
- * being kept: a streamed answer while it arrives (the protocol sends
- * series sorted and whole, which is the order printed); a SAMPLES answer,
- * which promises no order, while it arrives in text form - in the order
- * the server sent the series - and in label order at its end in JSON form
- * (a matrix is sorted and holds each label set once). Otherwise the
+ * selector and no external labels to strip, the series are printed as the
+ * decoder hands them over instead of being kept: a streamed answer while
+ * it arrives (the protocol sends series sorted and whole, which is the
+ * order printed); a SAMPLES answer, which promises no order, on the
+ * printer's own thread, while it arrives in text form - in the order the
+ * server sent the series - and in label order at its end in JSON form (a
+ * matrix is sorted and holds each label set once). Otherwise the
  * result is read whole, merged across selectors, printed. Skipped native
  * histogram chunks are counted on stderr. Errors: one line on stderr and
  * exit 1 (an error after printing began leaves what was printed); usage
@@ -62,6 +62,16 @@ static int series_cmp(const void *a, const void *b)
     const struct sg_series *x = *(const struct sg_series *const *)a;
     const struct sg_series *y = *(const struct sg_series *const *)b;
     return sg_labels_cmp(&x->labels, &y->labels);
+}
+
+/* on_answer: a SAMPLES answer is printed on the printer's own thread. The
+ * server sent it whole before its first byte (Prometheus encodes it all
+ * first), so the second core is free, and formatting is most of the
+ * work left. A streamed answer is decoded and printed on this thread
+ * while the server is still producing it on the other core. */
+static int answer_type(enum sg_rr_response_type type, void *arg, struct sg_err *err)
+{
+    return type == SG_RR_RESPONSE_SAMPLES ? sg_rr_printer_background(arg, err) : SG_OK;
 }
 
 /* on_series: a series printed as the decoder hands it over. */
@@ -157,12 +167,7 @@ static int run_read(const struct sg_cmd_args *args)
         o.on_series = print_handed;
         o.on_series_arg = pr;
         o.on_series_any_order = !json;
-        /* formatting is most of the work: on a second thread, overlapped
-         * with receiving and decoding */
-        if (sg_rr_printer_background(pr, &err) != SG_OK) {
-            sg_cli_error("%s", err.msg);
-            goto out;
-        }
+        o.on_answer = answer_type;
     }
     if (sg_rr_client_new(&o, &client, &err) != SG_OK) {
         sg_cli_error("%s", err.msg);

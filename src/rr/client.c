@@ -391,6 +391,8 @@ static int new_decoder(struct sg_rr_req *r, const char *content_type, struct sg_
                                r->arena, &r->dec, err);
     if (rc == SG_OK && r->c->o.on_series)
         sg_rr_decoder_on_series(r->dec, series_to_caller, r, r->c->o.on_series_any_order);
+    if (rc == SG_OK && r->c->o.on_series && r->c->o.on_answer)
+        rc = r->c->o.on_answer(t, r->c->o.on_series_arg, err);
     return rc;
 }
 
