@@ -184,15 +184,23 @@ static inline uint64_t digit_pair(uint32_t i)
 }
 
 /* The 8 decimal digits of x < 10^8, leading zeros kept, as the 8 bytes
- * that spell them in memory order. Four independent table lookups combined
- * in a register: no chain of divisions, and no small stores read back as a
- * wide word (which stalls store forwarding). */
+ * that spell them in memory order, computed in one register with no table
+ * and no chain of divisions: x splits into two 4-digit halves (32-bit
+ * lanes, the leading half in the low lane, which comes first in memory),
+ * each half into two 2-digit lanes of 16 bits, each of those into two
+ * digits of 8 bits. A lane's quotient is a multiply and a shift that is
+ * exact over the lane's range ((v * 10486) >> 20 == v / 100 for v <
+ * 10^4, (v * 103) >> 10 == v / 10 for v < 100), the product of a lane
+ * never reaches the next, and the mask keeps only the quotient's bits. */
 static inline uint64_t digits8(uint32_t x)
 {
-    uint32_t a = x / 10000, b = x % 10000;
+    uint64_t halves = (uint64_t)(x / 10000) | (uint64_t)(x % 10000) << 32;
+    uint64_t hundreds = ((halves * 10486) >> 20) & 0x0000007F0000007Full;
+    uint64_t pairs = hundreds | (halves - 100 * hundreds) << 16;
+    uint64_t tens = ((pairs * 103) >> 10) & 0x000F000F000F000Full;
+    uint64_t digits = tens | (pairs - 10 * tens) << 8;
 
-    return digit_pair(a / 100) | digit_pair(a % 100) << 16 | digit_pair(b / 100) << 32 |
-           digit_pair(b % 100) << 48;
+    return digits + 0x3030303030303030ull;
 }
 
 /* The n <= 8 digits of x < 10^8 at p; 8 bytes are stored (the room is
