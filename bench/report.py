@@ -188,7 +188,9 @@ def results_md(res):
             out += ["</details>", ""]
         if sres.get("read"):
             c = sres["read"]
-            out += ["`stopgate read` of `%s` over %d h: %d samples:" % (c["selector"], c["hours"], c["samples"]), "",
+            when = " (measured %s)" % c["when"] if c.get("when") and c["when"] != sres.get("when") else ""
+            out += ["`stopgate read` of `%s` over %d h: %d samples%s:" % (c["selector"], c["hours"], c["samples"],
+                                                                        when), "",
                     _read_table(c), ""]
     rules = res.get("rules")
     if rules:
