@@ -478,5 +478,12 @@ int sg_metrics_register_std(struct sg_metrics *m, const char *version, const cha
     rc = sg_metric_setl(o->build_info, 1, version ? version : "", revision ? revision : "");
     if (rc != SG_OK)
         return sg_err_set(err, rc, "metrics: stopgate_build_info");
+    /* a counter whose label values are known is exported at 0 from the
+     * start, so that rate() and absence checks see it before the first
+     * request */
+    for (size_t i = 0; i < 2 && rc == SG_OK; i++)
+        rc = sg_metric_addl(o->remote_read_requests, 0, i ? "failure" : "success");
+    if (rc != SG_OK)
+        return sg_err_set(err, rc, "metrics: stopgate_remote_read_requests_total");
     return SG_OK;
 }
