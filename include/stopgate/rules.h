@@ -227,6 +227,7 @@ struct sg_rule_status {
     int code;                         /* SG_OK or the error code of the last evaluation */
     char last_error[SG_ERR_MSG_MAX];  /* Prometheus's text, "" when healthy */
     int64_t last_eval_ms;             /* SG_TIME_UNSET before the first evaluation */
+    double duration_s;                /* how long the last evaluation took (monotonic) */
     size_t samples;                   /* samples written by the last evaluation */
 };
 

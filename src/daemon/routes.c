@@ -430,7 +430,7 @@ static json_t *rule_json(const struct sg_rel_rt *rt, const struct sg_rule *r)
     json_object_set_new(o, "health", json_string(health));
     if (st && st->health == SG_RULE_HEALTH_ERR && st->last_error[0])
         json_object_set_new(o, "lastError", json_string(st->last_error));
-    json_object_set_new(o, "evaluationTime", json_integer(0));
+    json_object_set_new(o, "evaluationTime", json_real(st ? st->duration_s : 0));
     json_object_set_new(o, "lastEvaluation", jtime(st ? st->last_eval_ms : SG_TIME_UNSET));
     json_object_set_new(o, "type", json_string(r->kind == SG_RULE_ALERT ? "alerting"
                                                                          : "recording"));

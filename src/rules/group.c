@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "rules/rules_int.h"
+#include "stopgate/clock.h"
 
 #define DEFAULT_SCRATCH ((size_t)1 << 30)
 #define MAX_TEMPLATE_OUT ((size_t)1 << 20)
@@ -1004,6 +1005,7 @@ static int eval_rule(struct sg_rules_state *st, const struct sg_rule *r, int64_t
     struct sg_vsample *vec = NULL;
     struct lset returned = {0};
     size_t n = 0;
+    int64_t start_ns;
     int rc;
 
     if (!rs)
@@ -1017,6 +1019,7 @@ static int eval_rule(struct sg_rules_state *st, const struct sg_rule *r, int64_t
     e.a = &st->scratch;
     e.err = &err;
     rs->status.last_eval_ms = t;
+    start_ns = sg_clock_mono_ns();
     rc = query(&e, src, &vec, &n);
     if (rc == SG_OK)
         rc = r->kind == SG_RULE_RECORD ? eval_recording(&e, vec, n) : eval_alerting(&e, vec, n);
@@ -1033,6 +1036,7 @@ static int eval_rule(struct sg_rules_state *st, const struct sg_rule *r, int64_t
     }
     lset_free(&returned);
     sg_arena_reset(&st->scratch);
+    rs->status.duration_s = (double)(sg_clock_mono_ns() - start_ns) / 1e9;
     if (rc == SG_OK) {
         rs->status.health = SG_RULE_HEALTH_OK;
         rs->status.code = SG_OK;

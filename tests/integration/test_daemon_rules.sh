@@ -125,6 +125,9 @@ expect_eq "/api/v1/rules in Prometheus's shape" "$(curl -s "$URL/api/v1/rules" |
 import json,sys; d=json.load(sys.stdin)["data"]["groups"]
 print(sorted((g["name"], g["release"], [(r["type"], r["name"], r["health"]) for r in g["rules"]][0]) for g in d))')" \
   "[('caracal-stop', 'caracal', ('recording', 'caracal:audit_dlq_depth:max', 'ok')), ('late-stop', 'late', ('alerting', 'LateGatewayNotReady', 'ok'))]"
+expect_eq "/api/v1/rules: every evaluated rule has its own evaluationTime and lastEvaluation" "$(curl -s "$URL/api/v1/rules" | python3 -c '
+import json,sys; d=json.load(sys.stdin)["data"]["groups"]
+print(all(r["evaluationTime"] > 0 and r["lastEvaluation"] > "2" and g["evaluationTime"] >= r["evaluationTime"] for g in d for r in g["rules"]))')" True
 check "first revisions seen without a wave" sg_wait_for 5 sh -c "grep -c 'release revision' '$SG_TEST_TMP/run.log' | grep -q 2"
 expect_eq "no wave yet" "$(metric 'stopgate_wave_active{release="caracal"}')" 0
 
