@@ -314,10 +314,18 @@ static int setup_tools(struct sg_daemon *d, const struct sg_config *cfg, struct 
     sg_free(d->helm);
     d->helm = NULL;
     sg_err_clear(&e);
+    /* a reload looks again; the warning is logged once until helm is found */
     if (sg_proc_find_executable(cfg->tools.helm ? cfg->tools.helm : "helm", NULL, &d->helm, &e) !=
-        SG_OK)
-        sg_log(SG_LOG_WARN, "helm not found: revisions are not polled; waves start only by POST",
-               "err", e.msg, NULL);
+        SG_OK) {
+        if (!d->helm_missing)
+            sg_log(SG_LOG_WARN, "helm not found: revisions are not polled; waves start only by POST",
+                   "err", e.msg, NULL);
+        d->helm_missing = true;
+    } else {
+        if (d->helm_missing)
+            sg_log(SG_LOG_INFO, "helm found: revisions are polled", "helm", d->helm, NULL);
+        d->helm_missing = false;
+    }
     sg_arena_reset(&d->tool_arena);
     if (cfg->tools.kubeconfig) {
         kc = sg_arena_printf(&d->tool_arena, "KUBECONFIG=%s", cfg->tools.kubeconfig);

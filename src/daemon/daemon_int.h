@@ -323,6 +323,7 @@ struct sg_daemon {
     size_t actions_in_flight;
 
     char *helm;                 /* resolved helm executable */
+    bool helm_missing;          /* "helm not found" was logged (once until found again) */
     const char *const *tool_env;
     struct sg_arena tool_arena;
 

@@ -70,6 +70,13 @@ check "a resolved alert resolves" sg_wait_for 15 audit_has 'any(x["event"]=="res
 curl -s "$URL/metrics" | grep -q '^stopgate_alerts{'
 expect_eq "no alert left in /metrics" "$?" 1
 
+# helm is missing (tools.helm names no file): said once, not again at each reload
+kill -HUP "$SG_PID"
+check "SIGHUP reloads" sg_wait_for 5 sh -c "[ \$(grep -c 'configuration reloaded' '$SG_TEST_TMP/run.log') -eq 1 ]"
+kill -HUP "$SG_PID"
+check "SIGHUP reloads again" sg_wait_for 5 sh -c "[ \$(grep -c 'configuration reloaded' '$SG_TEST_TMP/run.log') -eq 2 ]"
+expect_eq "'helm not found' is logged once over two reloads" "$(grep -c 'helm not found' "$SG_TEST_TMP/run.log")" 1
+
 kill -TERM "$SG_PID"
 wait "$SG_PID"
 expect_eq "SIGTERM: exit 0" "$?" 0
