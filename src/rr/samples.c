@@ -114,55 +114,92 @@ static inline bool decode_sample(struct pb m, struct sg_sample *s)
     return true;
 }
 
-/* Pass 2 over a TimeSeries whose n samples were counted: the samples into
- * s[0..n), then in time order without duplicate timestamps (*n updated). */
-static int decode_samples(struct sg_rr__sdec *c, struct pb ts, struct sg_sample *s, size_t *n,
-                          struct sg_err *err)
+/* The next label or sample field of a TimeSeries: its number in *field (1
+ * a Label, 2 a Sample) and its bytes in *sub; other fields are skipped.
+ * Returns 1 with a field, 0 at the end, -1 when malformed. Samples
+ * ("12 <len> ...", one after another) take the short way. */
+static inline int ts_next(struct pb *r, uint64_t *field, struct pb *sub)
 {
-    struct pb r = ts;
-    uint64_t field;
     unsigned wt;
-    size_t i = 0;
-    bool ordered = true;
 
-    while (r.p < r.end) {
-        struct pb sub;
-        /* samples are "12 <len> ..." and usually follow each other */
-        if (r.p[0] == 0x12 && r.end - r.p >= 2 && r.p[1] < 0x80) {
-            size_t len = r.p[1];
-            if (len > (size_t)(r.end - r.p - 2))
-                goto bad;
-            sub.p = r.p + 2;
-            sub.end = sub.p + len;
-            r.p = sub.end;
-        } else {
-            if (!pb_key(&r, &field, &wt))
-                goto bad;
-            if (field != 2 || wt != 2) {
-                if (!pb_skip(&r, wt))
-                    goto bad;
-                continue;
-            }
-            if (!pb_bytes(&r, &sub))
-                goto bad;
+    while (r->p < r->end) {
+        if (r->p[0] == 0x12 && r->end - r->p >= 2 && r->p[1] < 0x80) {
+            size_t len = r->p[1];
+            if (len > (size_t)(r->end - r->p - 2))
+                return -1;
+            sub->p = r->p + 2;
+            sub->end = sub->p + len;
+            r->p = sub->end;
+            *field = 2;
+            return 1;
         }
-        if (i == *n || !decode_sample(sub, &s[i]))
-            goto bad;
-        if (i && s[i].t <= s[i - 1].t)
-            ordered = false;
-        i++;
+        if (!pb_key(r, field, &wt))
+            return -1;
+        if (wt == 2 && (*field == 1 || *field == 2))
+            return pb_bytes(r, sub) ? 1 : -1;
+        if (!pb_skip(r, wt))
+            return -1;
     }
+    return 0;
+}
+
+/* The samples s[0..n) of a series, *ordered when their timestamps came
+ * strictly increasing: put in time order without duplicate timestamps
+ * when they were not (*n updated), and [*lo, *hi) the part inside q's
+ * window. */
+static int window(struct sg_sample *s, size_t *n, bool ordered, const struct sg_rr_decode_query *q,
+                  size_t *lo, size_t *hi, struct sg_err *err)
+{
     if (!ordered) {
-        long got = sg_rr__sort_dedupe(s, i);
+        long got = sg_rr__sort_dedupe(s, *n);
         if (got < 0)
             return sg_err_set(err, SG_ENOMEM, "sorting samples");
-        i = (size_t)got;
+        *n = (size_t)got;
     }
-    *n = i;
+    *lo = sg_rr__lower_bound(s, *n, q->start_ms);
+    *hi = q->end_ms == INT64_MAX ? *n : sg_rr__lower_bound(s, *n, q->end_ms + 1);
     return SG_OK;
-bad:
+}
+
+/* The labels collected for a series, sorted by name; SG_EPROTO when a name
+ * comes twice. */
+static int sort_labels(struct sg_rr__sdec *c, struct sg_err *err)
+{
+    const struct sg_label *dup = sg_rr__lscratch_sort(&c->lbuf);
+
+    if (dup)
+        return sg_err_set(err, SG_EPROTO, "label \"%.*s\" appears twice in a series",
+                          (int)(dup->name.len > 200 ? 200 : dup->name.len), dup->name.ptr);
+    return SG_OK;
+}
+
+static int malformed(const struct sg_rr__sdec *c, struct sg_err *err)
+{
     return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed TimeSeries in result %zu",
                       c->qi);
+}
+
+/* Pass 2 over a TimeSeries whose n samples were counted: the samples into
+ * s[0..n), *ordered when they came in time order. */
+static int decode_samples(struct sg_rr__sdec *c, struct pb ts, struct sg_sample *s, size_t n,
+                          bool *ordered, struct sg_err *err)
+{
+    struct pb r = ts, sub;
+    uint64_t field;
+    size_t i = 0;
+    int k;
+
+    *ordered = true;
+    while ((k = ts_next(&r, &field, &sub)) > 0) {
+        if (field != 2)
+            continue;
+        if (i == n || !decode_sample(sub, &s[i]))
+            return malformed(c, err);
+        if (i && s[i].t <= s[i - 1].t)
+            *ordered = false;
+        i++;
+    }
+    return k < 0 || i != n ? malformed(c, err) : SG_OK;
 }
 
 /* Room for n samples in the scratch array. */
@@ -189,14 +226,12 @@ static int scratch_room(struct sg_rr__sdec *c, size_t n, struct sg_err *err)
 static int decode_series_now(struct sg_rr__sdec *c, const struct sg_rr_decode_query *q,
                              struct pb ts, struct sg_series *out, bool *keep, struct sg_err *err)
 {
-    struct pb r = ts;
+    struct pb r = ts, sub;
     uint64_t field;
-    unsigned wt;
     size_t n = 0, lo, hi, bytes = (size_t)(ts.end - ts.p);
     struct sg_sample *s;
-    const struct sg_label *dup;
     bool ordered = true;
-    int rc;
+    int rc, k;
 
     *keep = false;
     rc = scratch_room(c, bytes / 9 + 1, err);
@@ -204,34 +239,14 @@ static int decode_series_now(struct sg_rr__sdec *c, const struct sg_rr_decode_qu
         return rc;
     s = c->scratch;
     sg_rr__lscratch_reset(&c->lbuf);
-    while (r.p < r.end) {
-        struct pb sub;
-        /* samples are "12 <len> ..." and usually follow each other */
-        if (r.p[0] == 0x12 && r.end - r.p >= 2 && r.p[1] < 0x80) {
-            size_t len = r.p[1];
-            if (len > (size_t)(r.end - r.p - 2))
-                goto bad;
-            sub.p = r.p + 2;
-            sub.end = sub.p + len;
-            r.p = sub.end;
-        } else {
-            if (!pb_key(&r, &field, &wt))
-                goto bad;
-            if (wt != 2 || (field != 1 && field != 2)) {
-                if (!pb_skip(&r, wt))
-                    goto bad;
-                continue;
-            }
-            if (!pb_bytes(&r, &sub))
-                goto bad;
-            if (field == 1) {
-                rc = sg_rr__lscratch_add(&c->lbuf, q, sub, err);
-                if (rc == SG_EPROTO)
-                    goto bad;
-                if (rc != SG_OK)
-                    return rc;
-                continue;
-            }
+    while ((k = ts_next(&r, &field, &sub)) > 0) {
+        if (field == 1) {
+            rc = sg_rr__lscratch_add(&c->lbuf, q, sub, err);
+            if (rc == SG_EPROTO)
+                return malformed(c, err);
+            if (rc != SG_OK)
+                return rc;
+            continue;
         }
         if (n == c->scap) {
             size_t want = c->scap * 2 < bytes / 2 + 1 ? c->scap * 2 : bytes / 2 + 1;
@@ -241,40 +256,31 @@ static int decode_series_now(struct sg_rr__sdec *c, const struct sg_rr_decode_qu
             s = c->scratch;
         }
         if (!decode_sample(sub, &s[n]))
-            goto bad;
+            return malformed(c, err);
         if (n && s[n].t <= s[n - 1].t)
             ordered = false;
         n++;
     }
+    if (k < 0)
+        return malformed(c, err);
     if (n == 0)
         return SG_OK;
     if (n > c->lim->max_samples - c->decoded)
         return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
                           c->lim->max_samples);
     c->decoded += n;
-    if (!ordered) {
-        long got = sg_rr__sort_dedupe(s, n);
-        if (got < 0)
-            return sg_err_set(err, SG_ENOMEM, "sorting samples");
-        n = (size_t)got;
-    }
-    lo = sg_rr__lower_bound(s, n, q->start_ms);
-    hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(s, n, q->end_ms + 1);
-    if (hi <= lo)
-        return SG_OK;
-    dup = sg_rr__lscratch_sort(&c->lbuf);
-    if (dup)
-        return sg_err_set(err, SG_EPROTO, "label \"%.*s\" appears twice in a series",
-                          (int)(dup->name.len > 200 ? 200 : dup->name.len), dup->name.ptr);
+    rc = window(s, &n, ordered, q, &lo, &hi, err);
+    if (rc != SG_OK || hi <= lo)
+        return rc;
+    rc = sort_labels(c, err);
+    if (rc != SG_OK)
+        return rc;
     out->samples = s + lo;
     out->count = hi - lo;
     out->labels.v = c->lbuf.v;
     out->labels.count = (uint32_t)c->lbuf.count;
     *keep = true;
     return SG_OK;
-bad:
-    return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed TimeSeries in result %zu",
-                      c->qi);
 }
 
 /* One TimeSeries into out, its samples and labels in the arena; *keep is
@@ -284,38 +290,29 @@ bad:
 static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query *q, struct pb ts,
                          struct sg_series *out, bool *keep, struct sg_err *err)
 {
-    struct pb r = ts;
+    struct pb r = ts, sub;
     uint64_t field;
-    unsigned wt;
     size_t n = 0, lo, hi;
     struct sg_sample *s = NULL;
-    const struct sg_label *dup;
-    int rc;
+    bool ordered;
+    int rc, k;
 
     *keep = false;
     sg_rr__lscratch_reset(&c->lbuf);
     /* pass 1: count the samples, collect the labels (views into the body) */
-    while (r.p < r.end) {
-        struct pb sub;
-        if (!pb_key(&r, &field, &wt))
-            goto bad;
-        if (wt != 2 || (field != 1 && field != 2)) {
-            if (!pb_skip(&r, wt))
-                goto bad;
-            continue;
-        }
-        if (!pb_bytes(&r, &sub))
-            goto bad;
+    while ((k = ts_next(&r, &field, &sub)) > 0) {
         if (field == 2) {
             n++;
             continue;
         }
         rc = sg_rr__lscratch_add(&c->lbuf, q, sub, err);
         if (rc == SG_EPROTO)
-            goto bad;
+            return malformed(c, err);
         if (rc != SG_OK)
             return rc;
     }
+    if (k < 0)
+        return malformed(c, err);
     if (n == 0)
         return SG_OK;
     if (n > c->lim->max_samples - c->decoded)
@@ -326,27 +323,21 @@ static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query 
     s = sg_arena_alloc_raw(c->arena, n * sizeof(*s));
     if (!s)
         return sg_rr__mem_err(c->arena, err);
-    rc = decode_samples(c, ts, s, &n, err);
-    if (rc != SG_OK)
+    rc = decode_samples(c, ts, s, n, &ordered, err);
+    if (rc == SG_OK)
+        rc = window(s, &n, ordered, q, &lo, &hi, err);
+    if (rc != SG_OK || hi <= lo)
         return rc;
-    lo = sg_rr__lower_bound(s, n, q->start_ms);
-    hi = q->end_ms == INT64_MAX ? n : sg_rr__lower_bound(s, n, q->end_ms + 1);
-    if (hi <= lo)
-        return SG_OK;
     out->samples = s + lo;
     out->count = hi - lo;
     /* labels: sorted by name, copied out of the body */
-    dup = sg_rr__lscratch_sort(&c->lbuf);
-    if (dup)
-        return sg_err_set(err, SG_EPROTO, "label \"%.*s\" appears twice in a series",
-                          (int)(dup->name.len > 200 ? 200 : dup->name.len), dup->name.ptr);
+    rc = sort_labels(c, err);
+    if (rc != SG_OK)
+        return rc;
     if (sg_rr__lscratch_copy(&c->lbuf, c->arena, &out->labels) != SG_OK)
         return sg_rr__mem_err(c->arena, err);
     *keep = true;
     return SG_OK;
-bad:
-    return sg_err_set(err, SG_EPROTO, "SAMPLES response: malformed TimeSeries in result %zu",
-                      c->qi);
 }
 
 /* One TimeSeries of the current QueryResult: handed over now, or appended
