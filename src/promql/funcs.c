@@ -760,6 +760,28 @@ int sg_promql__rstate_step(struct ev_enh *enh, struct ev_rstate *st, size_t lo, 
                                  out, has);
 }
 
+/* Move the window p[lo..hi) of the time-ordered p[0..n) forward to the
+ * samples in [mint, maxt], or (mint, maxt] when left_open; both ends only
+ * move forward as the steps do. */
+static inline void slide(const struct sg_sample *p, size_t n, int64_t mint, int64_t maxt,
+                         bool left_open, size_t *lo, size_t *hi)
+{
+    size_t l = *lo, h = *hi;
+
+    if (left_open)
+        while (l < n && p[l].t <= mint)
+            l++;
+    else
+        while (l < n && p[l].t < mint)
+            l++;
+    if (h < l)
+        h = l;
+    while (h < n && p[h].t <= maxt)
+        h++;
+    *lo = l;
+    *hi = h;
+}
+
 /* rate, increase and delta at every step of a range evaluation without @
  * whose windows are closed ([maxt - range, maxt]): the window found by
  * moving both ends forward, resets added in window order, as the step-wise
@@ -794,12 +816,7 @@ int sg_promql__rate_rows(struct ev_enh *enh, struct ev_rstate *st, const struct 
         int64_t mint = maxt - range;
         double result;
 
-        while (lo < n && p[lo].t < mint)
-            lo++;
-        if (hi < lo)
-            hi = lo;
-        while (hi < n && p[hi].t <= maxt)
-            hi++;
+        slide(p, n, mint, maxt, false, &lo, &hi);
         /* samples newly inside: stale markers, counter resets */
         for (; scanned < hi; scanned++) {
             if (sg_is_stale(p[scanned].v)) {
@@ -871,16 +888,7 @@ int sg_promql__window_rows(struct ev_enh *enh, struct ev_rstate *st, int64_t max
         bool has = false;
         int rc;
 
-        if (left_open)
-            while (lo < n && p[lo].t <= mint)
-                lo++;
-        else
-            while (lo < n && p[lo].t < mint)
-                lo++;
-        if (hi < lo)
-            hi = lo;
-        while (hi < n && p[hi].t <= maxt)
-            hi++;
+        slide(p, n, mint, maxt, left_open, &lo, &hi);
         w = hi - lo;
         if (w == 0)
             continue;

@@ -228,7 +228,7 @@ static int decode_series_now(struct sg_rr__sdec *c, const struct sg_rr_decode_qu
 {
     struct pb r = ts, sub;
     uint64_t field;
-    size_t n = 0, lo, hi, bytes = (size_t)(ts.end - ts.p);
+    size_t n = 0, lo = 0, hi = 0, bytes = (size_t)(ts.end - ts.p);
     struct sg_sample *s;
     bool ordered = true;
     int rc, k;
@@ -292,7 +292,7 @@ static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query 
 {
     struct pb r = ts, sub;
     uint64_t field;
-    size_t n = 0, lo, hi;
+    size_t n = 0, lo = 0, hi = 0;
     struct sg_sample *s = NULL;
     bool ordered;
     int rc, k;
