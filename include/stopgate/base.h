@@ -36,8 +36,8 @@ void *sg_memdup(const void *p, size_t n);
 
 /* Test hook: make allocation number `n` (1-based, counted from this call)
  * and every later one fail; 0 turns it off. Returns the number of
- * allocations made since the last call. Also read once from the environment
- * variable SG_FAIL_ALLOC_AT. */
+ * allocations counted since the last call (they are counted only while it
+ * is on). Also read once from the environment variable SG_FAIL_ALLOC_AT. */
 uint64_t sg_alloc_fail_at(uint64_t n);
 
 /* ---- string views -------------------------------------------------------- */

@@ -10,25 +10,34 @@
 
 #include "stopgate/base.h"
 
-/* Atomic: threads allocate too (the evaluator's workers, read's printer).
- * Relaxed order: only the count matters. */
+/* mode: 0 before SG_FAIL_ALLOC_AT was read, 1 off (the fast path: one
+ * plain load), 2 armed (every allocation counted). Atomic: threads
+ * allocate too (the evaluator's workers, read's printer). */
+enum { MODE_UNREAD = 0, MODE_OFF, MODE_ARMED };
+static atomic_int mode;
 static _Atomic uint64_t alloc_count;
 static _Atomic uint64_t fail_at;
-static atomic_bool env_read;
 
 static bool should_fail(void)
 {
+    int m = atomic_load_explicit(&mode, memory_order_acquire);
     uint64_t n, at;
 
-    if (!atomic_load_explicit(&env_read, memory_order_acquire)) {
+    if (m == MODE_OFF)
+        return false;
+    if (m == MODE_UNREAD) {
         const char *s = getenv("SG_FAIL_ALLOC_AT");
+        unsigned long long v = 0;
         if (s && *s) {
             char *end;
-            unsigned long long v = strtoull(s, &end, 10);
-            if (*end == '\0')
-                atomic_store_explicit(&fail_at, v, memory_order_relaxed);
+            v = strtoull(s, &end, 10);
+            if (*end != '\0')
+                v = 0;
         }
-        atomic_store_explicit(&env_read, true, memory_order_release);
+        atomic_store_explicit(&fail_at, v, memory_order_relaxed);
+        atomic_store_explicit(&mode, v ? MODE_ARMED : MODE_OFF, memory_order_release);
+        if (!v)
+            return false;
     }
     n = atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed) + 1;
     at = atomic_load_explicit(&fail_at, memory_order_relaxed);
@@ -39,8 +48,8 @@ uint64_t sg_alloc_fail_at(uint64_t n)
 {
     uint64_t made = atomic_exchange_explicit(&alloc_count, 0, memory_order_relaxed);
 
-    atomic_store_explicit(&env_read, true, memory_order_release);
     atomic_store_explicit(&fail_at, n, memory_order_relaxed);
+    atomic_store_explicit(&mode, n ? MODE_ARMED : MODE_OFF, memory_order_release);
     return made;
 }
 
