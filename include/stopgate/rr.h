@@ -98,7 +98,7 @@ struct sg_rr_options {
      * (SG_EPROTO "series out of order"), so this is meant for reads whose
      * queries drop no external labels (dropping can reorder). A SAMPLES
      * answer promises no order (Prometheus 2.42 selects its series
-     * unsorted, sorted only where blocks are merged): it is kept, put in
+     * without asking for them sorted): it is kept, put in
      * order and handed over at its end - or, with on_series_any_order,
      * handed over while it arrives, each series as soon as it is whole,
      * in the order the server sent them (a label set sent twice comes
