@@ -179,6 +179,25 @@ static int malformed(const struct sg_rr__sdec *c, struct sg_err *err)
                       c->qi);
 }
 
+/* A Label field of the series being decoded, collected. */
+static int add_label(struct sg_rr__sdec *c, const struct sg_rr_decode_query *q, struct pb sub,
+                     struct sg_err *err)
+{
+    int rc = sg_rr__lscratch_add(&c->lbuf, q, sub, err);
+
+    return rc == SG_EPROTO ? malformed(c, err) : rc;
+}
+
+/* n more samples decoded: counted against the response's cap. */
+static int take_samples(struct sg_rr__sdec *c, size_t n, struct sg_err *err)
+{
+    if (n > c->lim->max_samples - c->decoded)
+        return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
+                          c->lim->max_samples);
+    c->decoded += n;
+    return SG_OK;
+}
+
 /* Pass 2 over a TimeSeries whose n samples were counted: the samples into
  * s[0..n), *ordered when they came in time order. */
 static int decode_samples(struct sg_rr__sdec *c, struct pb ts, struct sg_sample *s, size_t n,
@@ -241,9 +260,7 @@ static int decode_series_now(struct sg_rr__sdec *c, const struct sg_rr_decode_qu
     sg_rr__lscratch_reset(&c->lbuf);
     while ((k = ts_next(&r, &field, &sub)) > 0) {
         if (field == 1) {
-            rc = sg_rr__lscratch_add(&c->lbuf, q, sub, err);
-            if (rc == SG_EPROTO)
-                return malformed(c, err);
+            rc = add_label(c, q, sub, err);
             if (rc != SG_OK)
                 return rc;
             continue;
@@ -265,11 +282,9 @@ static int decode_series_now(struct sg_rr__sdec *c, const struct sg_rr_decode_qu
         return malformed(c, err);
     if (n == 0)
         return SG_OK;
-    if (n > c->lim->max_samples - c->decoded)
-        return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
-                          c->lim->max_samples);
-    c->decoded += n;
-    rc = window(s, &n, ordered, q, &lo, &hi, err);
+    rc = take_samples(c, n, err);
+    if (rc == SG_OK)
+        rc = window(s, &n, ordered, q, &lo, &hi, err);
     if (rc != SG_OK || hi <= lo)
         return rc;
     rc = sort_labels(c, err);
@@ -305,9 +320,7 @@ static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query 
             n++;
             continue;
         }
-        rc = sg_rr__lscratch_add(&c->lbuf, q, sub, err);
-        if (rc == SG_EPROTO)
-            return malformed(c, err);
+        rc = add_label(c, q, sub, err);
         if (rc != SG_OK)
             return rc;
     }
@@ -315,10 +328,9 @@ static int decode_series(struct sg_rr__sdec *c, const struct sg_rr_decode_query 
         return malformed(c, err);
     if (n == 0)
         return SG_OK;
-    if (n > c->lim->max_samples - c->decoded)
-        return sg_err_set(err, SG_ELIMIT, "response holds more than %zu samples",
-                          c->lim->max_samples);
-    c->decoded += n;
+    rc = take_samples(c, n, err);
+    if (rc != SG_OK)
+        return rc;
     /* pass 2: the samples, straight into the arena */
     s = sg_arena_alloc_raw(c->arena, n * sizeof(*s));
     if (!s)
