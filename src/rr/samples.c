@@ -46,7 +46,6 @@ struct qacc {
     struct sg_series *v; /* malloc'd while the result arrives; moved to the arena at its end */
     size_t count, cap;
     bool sorted; /* strictly increasing label sets so far */
-    bool done;
 };
 
 struct sg_rr__sdec {
@@ -397,7 +396,6 @@ static int end_result(struct sg_rr__sdec *c, struct sg_err *err)
     int rc;
 
     c->in_result = false;
-    a->done = true;
     if (c->any_order)
         return SG_OK;
     if (!a->sorted) {

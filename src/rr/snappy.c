@@ -142,6 +142,18 @@ static int make_room(struct sg_rr_snappy *z, size_t need, struct sg_err *err)
     return SG_OK;
 }
 
+/* Room for all the output that n more input bytes can make: at most 64
+ * bytes per 3 input bytes, 64 more for a copy whose header began in the
+ * last piece, never past the declared length. */
+static int room_for_input(struct sg_rr_snappy *z, size_t n, struct sg_err *err)
+{
+    size_t need = n < (SIZE_MAX - 64) / 22 ? 22 * n + 64 : SIZE_MAX;
+
+    if (need > z->len - z->have)
+        need = z->len - z->have;
+    return make_room(z, need, err);
+}
+
 /* The header length of the element starting with tag t. */
 static inline unsigned tag_len(uint8_t t)
 {
@@ -324,15 +336,8 @@ int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *ptr, size_t n, struct 
 
     if (z->state == Z_DONE_ERR)
         return sg_err_set(err, SG_EINVAL, "snappy decoder used after an error");
-    if (z->out && n) {
-        /* at most 64 bytes of output per 3 input bytes; 64 more for a
-         * copy whose header began in the last piece */
-        size_t need = n < (SIZE_MAX - 64) / 22 ? 22 * n + 64 : SIZE_MAX;
-        if (need > z->len - z->have)
-            need = z->len - z->have;
-        if (make_room(z, need, err) != SG_OK)
-            return SG_ENOMEM;
-    }
+    if (z->out && n && room_for_input(z, n, err) != SG_OK)
+        return SG_ENOMEM;
     while (p < end) {
         switch (z->state) {
         case Z_LEN: {
@@ -362,13 +367,8 @@ int sg_rr_snappy_feed(struct sg_rr_snappy *z, const void *ptr, size_t n, struct 
             if (z->cap >= 2 * HUGE_PAGE)
                 huge_pages(z->out, z->cap);
             z->state = Z_TAG;
-            if (p < end) {
-                size_t k = (size_t)(end - p), need = k < (SIZE_MAX - 64) / 22 ? 22 * k + 64 : SIZE_MAX;
-                if (need > z->len)
-                    need = z->len;
-                if (make_room(z, need, err) != SG_OK)
-                    return SG_ENOMEM;
-            }
+            if (p < end && room_for_input(z, (size_t)(end - p), err) != SG_OK)
+                return SG_ENOMEM;
             break;
         }
         case Z_LITERAL: {
