@@ -235,13 +235,12 @@ static int decode_chunk(struct sg_rr_decoder *d, struct pb *r, struct sg_err *er
     d->decoded += got;
     d->stats.chunks++;
     if (!d->s_unordered && got) {
-        struct sg_sample *s = d->s + d->scount;
-        size_t i = 0;
-        if (d->scount && s[0].t <= s[-1].t)
-            d->s_unordered = true;
-        for (i = 1; i < got && !d->s_unordered; i++)
-            if (s[i].t <= s[i - 1].t)
-                d->s_unordered = true;
+        /* one pass, without a branch per sample */
+        const struct sg_sample *s = d->s + d->scount;
+        bool back = d->scount && s[0].t <= s[-1].t;
+        for (size_t i = 1; i < got; i++)
+            back |= s[i].t <= s[i - 1].t;
+        d->s_unordered = back;
     }
     d->scount += got;
     return SG_OK;

@@ -1231,12 +1231,13 @@ static void printer_matches_reference(void **state)
 {
     enum { NS = 60, MAXN = 3000 };
     static struct sg_sample smp[NS][MAXN];
-    static char lv[NS][16];
+    static char lv[NS][16], longv[160];
     struct sg_label lab[NS][2];
     struct sg_series v[NS];
     struct sg_buf want;
 
     (void)state;
+    memset(longv, 'v', sizeof(longv));
     sg_buf_init(&want, (size_t)1 << 30);
     for (int round = 0; round < 16; round++) {
         for (size_t i = 0; i < NS; i++) {
@@ -1244,6 +1245,8 @@ static void printer_matches_reference(void **state)
             snprintf(lv[i], sizeof(lv[i]), "%zu", i);
             lab[i][0] = (struct sg_label){{"__name__", 8}, {"m", 1}};
             lab[i][1] = (struct sg_label){{"s", 1}, {lv[i], strlen(lv[i])}};
+            if (i % 4 == 1) /* a series text around and past the fixed-size copy */
+                lab[i][1].value = sg_str_make(longv, 100 + (i * 7 + (size_t)round) % 60);
             rnd_times(smp[i], n);
             for (size_t k = 0; k < n; k++)
                 smp[i][k].v = rnd_value();
