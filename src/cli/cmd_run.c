@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "sg_build_config.h"
+#include "sg_revision.h"
 #include "stopgate/daemon.h"
 #include "stopgate/log.h"
 

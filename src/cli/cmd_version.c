@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "sg_build_config.h"
+#include "sg_revision.h"
 
 static int run_version(const struct sg_cmd_args *args)
 {
