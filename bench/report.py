@@ -15,6 +15,7 @@ import cases
 SIZES = list(cases.SIZES)
 FLOOR_TARGET = 1.25
 RULES_TARGET = 10.0
+READ_TARGET_SAMPLES = 5_000_000  # (5) judges reads of at least this many samples
 
 
 def _t(sec):
@@ -104,12 +105,15 @@ def _targets(res):
     """One line per target: the worst ratio over every size and case."""
     rows = ["| target | worst measured | where | met |", "|---|---|---|---|"]
     for kind, label in (("instant", "(1) query instant ≤ 1.25× floor"), ("range", "(2) query range ≤ 1.25× floor"),
-                        ("read", "(5) read ≤ 1.25× floor")):
+                        ("read", "(5) read of ≥ 5 M samples ≤ 1.25× floor")):
         worst, where, n = None, "", 0
         for size in SIZES:
             sres = res.get("sizes", {}).get(size, {})
             if kind == "read":
-                items = {"read": sres["read"]} if "read" in sres else {}
+                # the target is about reads of at least 5 M samples; the
+                # smaller read of the 1k set is reported but not judged
+                read = sres.get("read")
+                items = {"read": read} if read and read.get("samples", 0) >= READ_TARGET_SAMPLES else {}
             else:
                 items = sres.get(kind, {})
             for name, c in items.items():
